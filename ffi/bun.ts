@@ -1,0 +1,90 @@
+/**
+ * The Bun adapter: opens the library with `bun:ffi`.
+ *
+ * bun:ffi has no asynchronous calls, so the park runs on worker threads that
+ * open the same library and block in `tofu_poller_park`, then post the result
+ * back. One worker serves one park at a time; idle workers are kept for the
+ * next park and never keep the process alive.
+ *
+ * @module
+ */
+
+import { Worker } from "node:worker_threads";
+import { bunDlopen } from "./bun_ffi.ts";
+import { type OpenedLibrary } from "./native_binding.ts";
+
+/** One worker thread that runs one park at a time. */
+class ParkWorker {
+  #worker: Worker;
+  #idle: ParkWorker[];
+  #resolve: ((result: number) => void) | undefined;
+  #reject: ((error: unknown) => void) | undefined;
+  #onResult = (result: number): void => {
+    const resolve = this.#resolve;
+    this.#clear();
+    this.#idle.push(this);
+    resolve?.(result);
+  };
+  #onError = (error: unknown): void => {
+    // A broken worker does not go back to the idle list.
+    const reject = this.#reject;
+    this.#clear();
+    reject?.(error);
+  };
+
+  constructor(path: string, idle: ParkWorker[]) {
+    this.#idle = idle;
+    this.#worker = new Worker(new URL("./bun_park_worker.ts", import.meta.url), {
+      workerData: { path },
+    });
+    this.#worker.unref();
+    this.#worker.on("message", this.#onResult);
+    this.#worker.on("error", this.#onError);
+  }
+
+  park(poller: number, timeoutMs: number): Promise<number> {
+    // A pending park keeps the process alive, as a pending Deno call does.
+    this.#worker.ref();
+    return new Promise<number>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+      this.#worker.postMessage([poller, timeoutMs]);
+    });
+  }
+
+  end(): void {
+    this.#worker.unref();
+    this.#worker.postMessage(null);
+  }
+
+  #clear(): void {
+    this.#resolve = undefined;
+    this.#reject = undefined;
+    this.#worker.unref();
+  }
+}
+
+/**
+ * Opens the library at `path` with `bun:ffi`. Throws what `dlopen` throws when
+ * the file cannot be loaded.
+ */
+export function openBunLibrary(path: string): OpenedLibrary {
+  const lib = bunDlopen(path);
+  const idle: ParkWorker[] = [];
+  const all: ParkWorker[] = [];
+  return {
+    symbols: lib.symbols,
+    park(poller, timeoutMs) {
+      let worker = idle.pop();
+      if (worker === undefined) {
+        worker = new ParkWorker(path, idle);
+        all.push(worker);
+      }
+      return worker.park(poller, timeoutMs);
+    },
+    close() {
+      for (const worker of all) worker.end();
+      lib.close();
+    },
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * The Deno adapter: opens the library with `Deno.dlopen`.
+ *
+ * The park is the same C function declared a second time with
+ * `nonblocking: true`: Deno runs it on its blocking thread pool and returns a
+ * promise, so the JS thread never blocks.
+ *
+ * @module
+ */
+
+import { type OpenedLibrary } from "./native_binding.ts";
+import { type NativeSymbols, PARK_SYMBOL, type SymbolName, SYMBOLS } from "./symbols.ts";
+
+/** The Deno declaration of every symbol, derived from the neutral table. */
+type DenoDeclarations =
+  & {
+    readonly [K in SymbolName]: {
+      readonly parameters: (typeof SYMBOLS)[K]["params"];
+      readonly result: "i32";
+    };
+  }
+  & {
+    readonly park_nonblocking: {
+      readonly name: typeof PARK_SYMBOL;
+      readonly parameters: (typeof SYMBOLS)[typeof PARK_SYMBOL]["params"];
+      readonly result: "i32";
+      readonly nonblocking: true;
+    };
+  };
+
+function declarations(): DenoDeclarations {
+  const entries = Object.entries(SYMBOLS).map((
+    [name, { params, result }],
+  ) => [name, { parameters: params, result }]);
+  const park = SYMBOLS[PARK_SYMBOL];
+  return {
+    ...Object.fromEntries(entries),
+    park_nonblocking: {
+      name: PARK_SYMBOL,
+      parameters: park.params,
+      result: park.result,
+      nonblocking: true,
+    },
+  } as DenoDeclarations;
+}
+
+/**
+ * Opens the library at `path` with `Deno.dlopen` (needs `--allow-ffi`).
+ * Throws what `Deno.dlopen` throws when the file cannot be loaded.
+ */
+export function openDenoLibrary(path: string): OpenedLibrary {
+  const lib = Deno.dlopen(path, declarations());
+  const symbols: NativeSymbols = lib.symbols;
+  return {
+    symbols,
+    park: lib.symbols.park_nonblocking,
+    close: () => lib.close(),
+  };
+}
+
+/**
+ * A sentence naming the Deno permission flags the loader may need and this
+ * process lacks, or `undefined` when all are granted.
+ */
+export function denoPermissionAdvice(prebuiltDir: string): string | undefined {
+  const needs: [Deno.PermissionDescriptor, string][] = [
+    [{ name: "ffi" }, "--allow-ffi (to open the library)"],
+    [{ name: "read", path: prebuiltDir }, `--allow-read=${prebuiltDir} (to verify a prebuilt one)`],
+    [
+      { name: "env", variable: "TOFU_NATIVE_LIB" },
+      "--allow-env=TOFU_NATIVE_LIB (for the override)",
+    ],
+  ];
+  const missing = needs.filter(([descriptor]) =>
+    Deno.permissions.querySync(descriptor).state !== "granted"
+  ).map(([, flag]) => flag);
+  return missing.length === 0 ? undefined : `Deno permissions not granted: ${missing.join(", ")}`;
+}

@@ -1,0 +1,249 @@
+/**
+ * Finds, opens and verifies the native library, once per process.
+ *
+ * Where the library comes from, in order: the `path` option, else the
+ * `TOFU_NATIVE_LIB` environment variable, else the prebuilt library for this
+ * OS, CPU and C library under `ffi/prebuilt/`. A given path or variable is
+ * authoritative: when it fails, nothing else is tried, so a typo never loads a
+ * different binary silently. The loaded library must report the ABI version
+ * this code speaks, and a prebuilt one must match the checksum manifest.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { openBunLibrary } from "./bun.ts";
+import { denoPermissionAdvice, openDenoLibrary } from "./deno.ts";
+import { fileSha256, type ManifestEntry, readManifestEntry } from "./manifest.ts";
+import type { Native } from "./native.ts";
+import { NativeBinding, type OpenedLibrary } from "./native_binding.ts";
+import { ABI_VERSION } from "./symbols.ts";
+import { currentTarget } from "./target.ts";
+
+/** The environment variable that names the library file to load. */
+export const NATIVE_LIB_ENV = "TOFU_NATIVE_LIB";
+
+/** Where the prebuilt libraries and their manifest live. */
+export const PREBUILT_DIR: string = fileURLToPath(new URL("./prebuilt/", import.meta.url));
+
+/** Options of {@linkcode loadNative}. */
+export interface LoadOptions {
+  /** Load exactly this library file (overrides `TOFU_NATIVE_LIB` and the prebuilt). */
+  readonly path?: string;
+  /** Look for prebuilt libraries and `manifest.json` here instead of `ffi/prebuilt/` (tests). */
+  readonly prebuiltDir?: string;
+  /** Require this ABI version instead of {@linkcode ABI_VERSION} (tests). */
+  readonly abiVersion?: number;
+}
+
+/** One place the loader looked, and why it did not load from there. */
+export interface LoadAttempt {
+  /** `path option`, `TOFU_NATIVE_LIB` or `prebuilt <target>`. */
+  readonly source: string;
+  /** The file tried, when there was one. */
+  readonly path?: string;
+  /** Why it failed. */
+  readonly reason: string;
+}
+
+/**
+ * The native library could not be loaded; `attempts` lists every place tried.
+ *
+ * @example
+ * ```ts
+ * import { loadNative, NativeLoadError } from "./loader.ts";
+ * try {
+ *   loadNative({ path: "/nowhere/libtofu.so" });
+ * } catch (error) {
+ *   if (error instanceof NativeLoadError) console.error(error.attempts);
+ * }
+ * ```
+ */
+export class NativeLoadError extends Error {
+  /** Every place tried, in order, with its reason. */
+  readonly attempts: readonly LoadAttempt[];
+
+  /** Builds the message from the attempts and an optional advice line. */
+  constructor(attempts: readonly LoadAttempt[], advice?: string) {
+    const lines = attempts.map(({ source, path, reason }) =>
+      `  - ${source}${path === undefined ? "" : ` (${path})`}: ${reason}`
+    );
+    super(
+      ["The tofu native library could not be loaded:", ...lines, ...(advice ? [advice] : [])]
+        .join("\n"),
+    );
+    this.name = "NativeLoadError";
+    this.attempts = attempts;
+  }
+}
+
+/** A library file to try. */
+interface Candidate {
+  readonly source: string;
+  readonly path: string;
+  /** Set for a prebuilt library: what the manifest says about it (none in a fresh tree). */
+  readonly manifest?: ManifestEntry | undefined;
+  readonly prebuilt: boolean;
+}
+
+/** The runtime's way to open a library. */
+type Opener = (path: string) => OpenedLibrary;
+
+/** Libraries loaded by this process, by file path; shared by every engine. */
+const loaded = new Map<string, NativeBinding>();
+
+function isDeno(): boolean {
+  return typeof (globalThis as { Deno?: { dlopen?: unknown } }).Deno?.dlopen === "function";
+}
+
+function runtimeOpener(): Opener | string {
+  if (isDeno()) return openDenoLibrary;
+  if (typeof process.versions.bun === "string") return openBunLibrary;
+  return "this runtime has no FFI that tofu supports (Deno and Bun do)";
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Reads `TOFU_NATIVE_LIB`; a denied read (Deno without --allow-env) is an attempt. */
+function envPath(attempts: LoadAttempt[]): string | undefined {
+  try {
+    const value = process.env[NATIVE_LIB_ENV];
+    return value === "" ? undefined : value;
+  } catch (error) {
+    attempts.push({ source: NATIVE_LIB_ENV, reason: `cannot be read: ${messageOf(error)}` });
+    return undefined;
+  }
+}
+
+/** The one library file to try, or `undefined` with the reasons in `attempts`. */
+function pickCandidate(options: LoadOptions, attempts: LoadAttempt[]): Candidate | undefined {
+  if (options.path !== undefined) {
+    return { source: "path option", path: options.path, prebuilt: false };
+  }
+  const fromEnv = envPath(attempts);
+  if (fromEnv !== undefined) return { source: NATIVE_LIB_ENV, path: fromEnv, prebuilt: false };
+
+  // Deno ships for glibc only, so there is nothing to detect there.
+  const target = currentTarget(isDeno() ? () => "gnu" : undefined);
+  if (typeof target === "string") {
+    attempts.push({ source: "prebuilt", reason: target });
+    return undefined;
+  }
+  const dir = options.prebuiltDir ?? PREBUILT_DIR;
+  const source = `prebuilt ${target.name}`;
+  let manifest: ManifestEntry | undefined;
+  try {
+    manifest = readManifestEntry(dir, target.name);
+  } catch (error) {
+    attempts.push({ source, reason: `the manifest cannot be used: ${messageOf(error)}` });
+    return undefined;
+  }
+  const path = join(dir, manifest?.file ?? join(target.name, target.fileName));
+  return { source, path, manifest, prebuilt: true };
+}
+
+/** Checks the file before it is loaded; returns a reason when it must not be. */
+function checkFile(candidate: Candidate): string | undefined {
+  const expected = candidate.manifest?.sha256;
+  if (expected === undefined) return undefined;
+  let actual: string;
+  try {
+    actual = fileSha256(candidate.path);
+  } catch (error) {
+    return `cannot be read to verify its checksum: ${messageOf(error)}`;
+  }
+  return actual === expected
+    ? undefined
+    : `the file's SHA-256 is ${actual}, the manifest says ${expected}`;
+}
+
+/** Checks the opened library; returns a reason when it must not be used. */
+function checkLibrary(
+  native: Native,
+  candidate: Candidate,
+  abiVersion: number,
+): string | undefined {
+  const abi = native.abiVersion();
+  if (abi !== abiVersion) {
+    return `ABI version mismatch: the library has ABI version ${abi}, this TypeScript code needs ${abiVersion}`;
+  }
+  const expected = candidate.manifest?.sourceHash;
+  if (expected === undefined) return undefined;
+  const actual = native.sourceHash();
+  return actual === expected
+    ? undefined
+    : `source hash mismatch: the library was built from sources ${actual}, the manifest says ${expected}`;
+}
+
+/**
+ * Loads the native library (see the module documentation for where from)
+ * and returns the process's shared instance. Call `unload()` once per call of
+ * `loadNative` when done; the library closes after the last one.
+ *
+ * On Deno this needs `--allow-ffi`, plus `--allow-read` for the prebuilt
+ * manifest and `--allow-env=TOFU_NATIVE_LIB` to honour the variable.
+ *
+ * @throws {NativeLoadError} listing every attempt when no library could be used.
+ *
+ * @example
+ * ```ts
+ * import { loadNative } from "./loader.ts";
+ * const native = loadNative();
+ * console.log(native.abiVersion(), native.path);
+ * native.unload();
+ * ```
+ */
+export function loadNative(options: LoadOptions = {}): Native {
+  const attempts: LoadAttempt[] = [];
+  const native = tryLoad(options, attempts);
+  if (native !== undefined) return native;
+  const prebuiltDir = options.prebuiltDir ?? PREBUILT_DIR;
+  throw new NativeLoadError(attempts, isDeno() ? denoPermissionAdvice(prebuiltDir) : undefined);
+}
+
+/** Loads or reuses the library; `undefined` with the reasons in `attempts` when it cannot. */
+function tryLoad(options: LoadOptions, attempts: LoadAttempt[]): NativeBinding | undefined {
+  const open = runtimeOpener();
+  if (typeof open === "string") {
+    attempts.push({ source: "runtime", reason: open });
+    return undefined;
+  }
+  const candidate = pickCandidate(options, attempts);
+  if (candidate === undefined) return undefined;
+  const { source, path } = candidate;
+  const reject = (reason: string): undefined => {
+    attempts.push({ source, path, reason });
+    return undefined;
+  };
+  const abiVersion = options.abiVersion ?? ABI_VERSION;
+
+  const cached = loaded.get(path);
+  if (cached !== undefined) {
+    // Its file and sources were verified when it was first loaded.
+    const mismatch = checkLibrary(cached, { ...candidate, manifest: undefined }, abiVersion);
+    if (mismatch !== undefined) return reject(mismatch);
+    cached.retain();
+    return cached;
+  }
+
+  const badFile = checkFile(candidate);
+  if (badFile !== undefined) return reject(badFile);
+  let opened: OpenedLibrary;
+  try {
+    opened = open(path);
+  } catch (error) {
+    return reject(`cannot be opened: ${messageOf(error)}`);
+  }
+  const native = new NativeBinding(path, opened, () => loaded.delete(path));
+  const mismatch = checkLibrary(native, candidate, abiVersion);
+  if (mismatch !== undefined) {
+    native.unload();
+    return reject(mismatch);
+  }
+  loaded.set(path, native);
+  return native;
+}

@@ -1,0 +1,259 @@
+/**
+ * The `Native` implementation shared by both runtimes.
+ *
+ * Both `Deno.dlopen` and `bun:ffi` present the library as plain synchronous
+ * functions with the same argument lists (see `NativeSymbols`), so one class
+ * wraps them; an adapter supplies only the opened functions, a way to run the
+ * blocking park off the JS thread, and a way to close everything.
+ *
+ * @module
+ */
+
+import { type Native, NativeError } from "./native.ts";
+import type { NativeSymbols } from "./symbols.ts";
+
+/** What a runtime adapter hands to {@linkcode NativeBinding}. */
+export interface OpenedLibrary {
+  /** The library's functions, callable synchronously on the JS thread. */
+  readonly symbols: NativeSymbols;
+  /** Runs `tofu_poller_park` off the JS thread; the JS event loop keeps running. */
+  park(poller: number, timeoutMs: number): Promise<number>;
+  /** Frees the library and any helper thread; called once, with no park pending. */
+  close(): void;
+}
+
+/** Capacity of the buffer `udsPath` reads into: larger than any OS's `sun_path`. */
+const UDS_PATH_CAPACITY = 256;
+/** `tofu_source_hash` writes this many hex digits. */
+const SOURCE_HASH_LENGTH = 64;
+/** `tofu_mask_bits` writes this many int32. */
+const MASK_BITS_LENGTH = 8;
+
+/**
+ * True when `[off, off + len)` is a valid int32 range inside `buf`; the C side
+ * cannot see the array's length, so this check is what keeps it in bounds.
+ */
+function inBounds(buf: Uint8Array, off: number, len: number): boolean {
+  return (off | 0) === off && (len | 0) === len && off >= 0 && len >= 0 &&
+    len <= buf.length - off;
+}
+
+/**
+ * `Native` over an opened library. Shared by every engine of the process: the
+ * loader counts users with `retain()`, and the library is closed when the last
+ * user has called `unload()` and no park is pending any more.
+ */
+export class NativeBinding implements Native {
+  /** Where the library was loaded from (file path). */
+  readonly path: string;
+  #s: NativeSymbols;
+  #lib: OpenedLibrary;
+  #onRelease: () => void;
+  #users = 1;
+  #pendingParks = 0;
+  #closed = false;
+  #parkDone = (result: number): number => {
+    this.#pendingParks--;
+    this.#closeWhenIdle();
+    return result;
+  };
+  #parkFailed = (error: unknown): never => {
+    this.#pendingParks--;
+    this.#closeWhenIdle();
+    throw error;
+  };
+
+  /**
+   * Wraps an opened library. `onRelease` runs when the last user unloads, so
+   * the loader can forget it before it actually closes.
+   */
+  constructor(path: string, lib: OpenedLibrary, onRelease: () => void) {
+    this.path = path;
+    this.#s = lib.symbols;
+    this.#lib = lib;
+    this.#onRelease = onRelease;
+  }
+
+  /** Counts one more user; each must call `unload()` once. */
+  retain(): void {
+    this.#users++;
+  }
+
+  /** True once the library has been closed; every call is invalid from then on. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The library's `TOFU_ABI_VERSION`. */
+  abiVersion(): number {
+    return this.#s.tofu_abi_version();
+  }
+
+  /** Hex SHA-256 of the native sources the library was built from. */
+  sourceHash(): string {
+    const out = new Uint8Array(SOURCE_HASH_LENGTH);
+    const n = this.#s.tofu_source_hash(out, out.length);
+    if (n !== SOURCE_HASH_LENGTH) {
+      throw new Error(`The native source hash could not be read: tofu_source_hash returned ${n}`);
+    }
+    return new TextDecoder().decode(out);
+  }
+
+  /** Bit mask of compiled-in backends (`1 << BackendId.x`). */
+  backends(): number {
+    return this.#s.tofu_backends();
+  }
+
+  /** The backend used for `BackendId.default` on this OS. */
+  defaultBackend(): number {
+    return this.#s.tofu_default_backend();
+  }
+
+  /** OS error number of the last failing call on this thread. */
+  lastOsError(): number {
+    return this.#s.tofu_last_os_error();
+  }
+
+  /** Live native handles (sockets and pollers). */
+  handleCount(): number {
+    return this.#s.tofu_handle_count();
+  }
+
+  /** Creates a poller; returns its handle or a negative code. */
+  pollerCreate(backend: number): number {
+    return this.#s.tofu_poller_create(backend);
+  }
+
+  /** The backend a poller really uses. */
+  pollerBackend(poller: number): number {
+    return this.#s.tofu_poller_backend(poller);
+  }
+
+  /** Wakes any park or wait of the poller, then frees it. */
+  pollerDestroy(poller: number): number {
+    return this.#s.tofu_poller_destroy(poller);
+  }
+
+  /** Watches `sock` for `interest`, tagging its events with `token`. */
+  pollerRegister(poller: number, sock: number, token: number, interest: number): number {
+    return this.#s.tofu_poller_register(poller, sock, token, interest);
+  }
+
+  /** Changes the token or interest of a watched socket. */
+  pollerModify(poller: number, sock: number, token: number, interest: number): number {
+    return this.#s.tofu_poller_modify(poller, sock, token, interest);
+  }
+
+  /** Stops watching `sock`. */
+  pollerUnregister(poller: number, sock: number): number {
+    return this.#s.tofu_poller_unregister(poller, sock);
+  }
+
+  /** Waits up to `timeoutMs` and writes (token, raw mask) pairs into `events`. */
+  pollerWait(poller: number, events: Int32Array, timeoutMs: number): number {
+    return this.#s.tofu_poller_wait(poller, events, events.length >>> 1, timeoutMs);
+  }
+
+  /** Blocks off the JS thread until something is ready, a wake, or the timeout. */
+  pollerPark(poller: number, timeoutMs: number): Promise<number> {
+    if (this.#closed) {
+      return Promise.reject(new Error(`Cannot park poller ${poller}: the library is unloaded`));
+    }
+    this.#pendingParks++;
+    return this.#lib.park(poller, timeoutMs).then(this.#parkDone, this.#parkFailed);
+  }
+
+  /** Interrupts a park or wait of the poller (or the next one). */
+  pollerWake(poller: number): number {
+    return this.#s.tofu_poller_wake(poller);
+  }
+
+  /** The 8 raw-mask constants of a backend: [IN, OUT, ERR, HUP, NVAL, RDHUP, EOF, ERROR]. */
+  maskBits(backend: number): Int32Array {
+    const out = new Int32Array(MASK_BITS_LENGTH);
+    const n = this.#s.tofu_mask_bits(backend, out, out.length);
+    if (n !== MASK_BITS_LENGTH) {
+      throw new Error(`The mask bits of backend ${backend} could not be read: code ${n}`);
+    }
+    return out;
+  }
+
+  /** Listens on a numeric IPv4/IPv6 address (empty = 0.0.0.0). */
+  tcpListen(ip: Uint8Array, port: number, backlog: number): number {
+    return this.#s.tofu_tcp_listen(ip, ip.length, port, backlog);
+  }
+
+  /** Starts a non-blocking connect to a numeric address. */
+  tcpConnect(ip: Uint8Array, port: number): number {
+    return this.#s.tofu_tcp_connect(ip, ip.length, port);
+  }
+
+  /** Listens on a Unix domain socket path (empty = a fresh temporary path). */
+  udsListen(path: Uint8Array, backlog: number): number {
+    return this.#s.tofu_uds_listen(path, path.length, backlog);
+  }
+
+  /** Starts a non-blocking connect to a Unix domain socket path. */
+  udsConnect(path: Uint8Array): number {
+    return this.#s.tofu_uds_connect(path, path.length);
+  }
+
+  /** A UDS listener's path as bytes, or a negative code. */
+  udsPath(sock: number): Uint8Array | number {
+    const out = new Uint8Array(UDS_PATH_CAPACITY);
+    const n = this.#s.tofu_uds_path(sock, out, out.length);
+    return n < 0 ? n : out.slice(0, n);
+  }
+
+  /** After writability: 0 connected, `again` in progress, else the failure. */
+  connectCheck(sock: number): number {
+    return this.#s.tofu_connect_check(sock);
+  }
+
+  /** Accepts pending connections into `out`; returns how many. */
+  accept(listener: number, out: Int32Array): number {
+    return this.#s.tofu_accept(listener, out, out.length);
+  }
+
+  /** Sends `buf[off, off + len)`; an out-of-range span gives `inval` without calling C. */
+  send(sock: number, buf: Uint8Array, off: number, len: number): number {
+    if (!inBounds(buf, off, len)) return NativeError.inval;
+    return this.#s.tofu_send(sock, buf, off, len);
+  }
+
+  /** Receives into `buf[off, off + len)`; an out-of-range span gives `inval` without calling C. */
+  recv(sock: number, buf: Uint8Array, off: number, len: number): number {
+    if (!inBounds(buf, off, len)) return NativeError.inval;
+    return this.#s.tofu_recv(sock, buf, off, len);
+  }
+
+  /** Shuts down a direction: 0 read, 1 write, 2 both. */
+  shutdown(sock: number, how: number): number {
+    return this.#s.tofu_shutdown(sock, how);
+  }
+
+  /** Closes a socket: abortive (RST) or orderly (FIN). */
+  close(sock: number, abortive: boolean): number {
+    return this.#s.tofu_close(sock, abortive ? 1 : 0);
+  }
+
+  /** Local port of a TCP socket. */
+  localPort(sock: number): number {
+    return this.#s.tofu_local_port(sock);
+  }
+
+  /** Drops one user; the last one closes the library as soon as no park is pending. */
+  unload(): void {
+    if (this.#users === 0) return;
+    this.#users--;
+    if (this.#users > 0) return;
+    this.#onRelease();
+    this.#closeWhenIdle();
+  }
+
+  #closeWhenIdle(): void {
+    if (this.#users > 0 || this.#pendingParks > 0 || this.#closed) return;
+    this.#closed = true;
+    this.#lib.close();
+  }
+}
