@@ -1,0 +1,74 @@
+/**
+ * Ampe: the app's handle on an engine (spec §7.1): the message pool and the
+ * channel groups.
+ *
+ * @module
+ */
+
+import { AmpeError } from "./ampe_error.ts";
+import { AmpeStatus } from "./status.ts";
+import { detachStore, type Message, wrapStore } from "./message.ts";
+import { AllocationStrategy } from "./pool.ts";
+import { ChannelGroup } from "./channel_group.ts";
+import type { Engine } from "./engine.ts";
+import type { GroupCore } from "./group_core.ts";
+
+/** The pool and group operations of one engine. */
+export class Ampe {
+  readonly #engine: Engine;
+  readonly #groups = new WeakMap<ChannelGroup, GroupCore>();
+
+  /** Made by `Reactor.ampe()`; not constructed directly. */
+  constructor(engine: Engine) {
+    this.#engine = engine;
+  }
+
+  /**
+   * A reset message: from the pool, or newly made with `"always"` when the pool
+   * is empty. `"poolOnly"` returns null when the pool is empty (and the
+   * engine remembers it, to resume receiving as soon as messages come back).
+   * Throws `shutdownStarted` after the engine was destroyed.
+   */
+  get(strategy: AllocationStrategy): Message | null {
+    if (strategy !== AllocationStrategy.poolOnly && strategy !== AllocationStrategy.always) {
+      throw new RangeError(`Cannot get a message: unknown allocation strategy "${String(strategy)}"`);
+    }
+    const store = this.#engine.get(strategy);
+    return store === null ? null : wrapStore(store);
+  }
+
+  /**
+   * Gives a message back to the pool (null or undefined: nothing happens).
+   * The object is consumed: any later use throws `nullMessage`. After engine
+   * destroy the message is dropped.
+   */
+  put(msg: Message | null | undefined): void {
+    if (msg === null || msg === undefined) return;
+    const store = detachStore(msg);
+    this.#engine.pool.put(store);
+  }
+
+  /** A new channel group. Throws `shutdownStarted` after the engine was destroyed. */
+  create(): ChannelGroup {
+    const core = this.#engine.createGroup();
+    const group = new ChannelGroup(this.#engine, core);
+    this.#groups.set(group, core);
+    return group;
+  }
+
+  /**
+   * Destroys a group (spec §7.3): its channels are closed abortively without
+   * notifications, waiters reject with `shutdownStarted`, queued messages go
+   * back to the pool. A second destroy is a no-op.
+   */
+  destroy(group: ChannelGroup): Promise<void> {
+    const core = this.#groups.get(group);
+    if (core === undefined) {
+      return Promise.reject(
+        new AmpeError(AmpeStatus.invalidMessageChannelGroup, "Cannot destroy a channel group of another engine"),
+      );
+    }
+    this.#engine.destroyGroup(core);
+    return Promise.resolve();
+  }
+}

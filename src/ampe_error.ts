@@ -1,0 +1,119 @@
+/**
+ * `AmpeError`: the one error class of tofu. It carries the status number of
+ * the failure and the Zig error name as its `code`.
+ *
+ * @module
+ */
+
+import { AmpeStatus, errorName, rawToStatus } from "./status.ts";
+
+// Default messages, index = status value.
+const DEFAULT_MESSAGES: readonly string[] = [
+  "Success",
+  "Not implemented yet",
+  "Wrong address",
+  "Not allowed",
+  "Null message: the message was already handed over",
+  "Invalid message",
+  "Invalid opCode",
+  "Invalid text headers length",
+  "Invalid body length",
+  "Invalid use of the more flag",
+  "Invalid channel number",
+  "The channel belongs to another channel group",
+  "Invalid message id",
+  "Invalid address",
+  "UDS path not found",
+  "Notifications are disabled",
+  "Notification failed",
+  "Peer disconnected",
+  "Communication failed",
+  "Message pool is empty",
+  "Allocation failed",
+  "Receiver update",
+  "Channel closed",
+  "Shutdown started",
+  "Connect failed",
+  "Listen failed",
+  "Accept failed",
+  "Send failed",
+  "Receive failed",
+  "Setting a socket option failed",
+  "Processing failed",
+  "Unknown error",
+];
+
+/** Options of the {@linkcode AmpeError} constructor. */
+export interface AmpeErrorOptions {
+  /** The underlying error, if any. */
+  cause?: unknown;
+  /** Overrides the default code (the Zig error name of the status), e.g. `"BadName"`. */
+  code?: string;
+}
+
+/**
+ * A tofu failure. `status` is an {@linkcode AmpeStatus} value, `code` the Zig
+ * error name (`"ChannelClosed"`) unless the thrower named a finer one
+ * (`"BadName"` and `"BadValue"` for text headers).
+ *
+ * @example
+ * ```ts
+ * import { AmpeError } from "./ampe_error.ts";
+ * import { AmpeStatus } from "./status.ts";
+ * const e = new AmpeError(AmpeStatus.channelClosed);
+ * e.code; // "ChannelClosed"
+ * e.message; // "Channel closed"
+ * ```
+ */
+export class AmpeError extends Error {
+  override readonly name = "AmpeError";
+  /** The status number (0..31); raw values of 31 and above become `unknownError`. */
+  readonly status: AmpeStatus;
+  /** The Zig error name of the status, or the finer code given by the thrower. */
+  readonly code: string;
+
+  /**
+   * @param status the failure's status; see {@linkcode AmpeStatus}
+   * @param message what failed and with which value; defaults to a description of the status
+   * @param options `cause` and `code`
+   */
+  constructor(status: number, message?: string, options?: AmpeErrorOptions) {
+    const normalized = rawToStatus(status);
+    super(
+      message ?? DEFAULT_MESSAGES[normalized],
+      options !== undefined && "cause" in options ? { cause: options.cause } : undefined,
+    );
+    this.status = normalized;
+    this.code = options?.code ?? errorName(normalized);
+  }
+}
+
+/**
+ * The error of a raw status byte: `undefined` for 0 (success), an
+ * `AmpeError` with `code` `"UnknownError"` for 31 and above.
+ *
+ * @example
+ * ```ts
+ * import { rawToError } from "./ampe_error.ts";
+ * rawToError(22)?.code; // "ChannelClosed"
+ * rawToError(0); // undefined
+ * ```
+ */
+export function rawToError(raw: number): AmpeError | undefined {
+  return raw === AmpeStatus.success ? undefined : new AmpeError(raw);
+}
+
+/**
+ * The status of any thrown value: its `status` for an `AmpeError`, else
+ * `unknownError` (Zig's `errorToStatus` for unmapped errors).
+ *
+ * @example
+ * ```ts
+ * import { AmpeError, errorToStatus } from "./ampe_error.ts";
+ * errorToStatus(new AmpeError(19)); // 19
+ * errorToStatus(new TypeError("x")); // 31
+ * ```
+ */
+export function errorToStatus(err: unknown): AmpeStatus {
+  return err instanceof AmpeError ? err.status : AmpeStatus.unknownError;
+}

@@ -1,0 +1,163 @@
+/**
+ * A growable byte array: `bytes` is the storage, `length` the bytes in use.
+ * It grows by doubling and never shrinks, so a recycled message keeps its
+ * capacity. Internal to the message store and the codec.
+ *
+ * @module
+ */
+
+/** Bytes `0..length` of `bytes` are in use; the rest is spare capacity. */
+export interface ByteBuffer {
+  /** The storage; replaced by a larger array when it grows. */
+  bytes: Uint8Array;
+  /** How many bytes are in use. */
+  length: number;
+}
+
+/** The first allocation of an empty buffer. */
+const MIN_CAPACITY = 64;
+
+// Below this size a plain loop beats `set(subarray(...))`, which allocates a view object.
+const LOOP_COPY_LIMIT = 64;
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * A buffer with `capacity` bytes of storage (0 allocates nothing).
+ *
+ * @example
+ * ```ts
+ * import { newByteBuffer } from "./byte_buffer.ts";
+ * const b = newByteBuffer();
+ * b.length; // 0
+ * ```
+ */
+export function newByteBuffer(capacity = 0): ByteBuffer {
+  return { bytes: capacity > 0 ? new Uint8Array(capacity) : EMPTY, length: 0 };
+}
+
+/**
+ * Makes room for `size` bytes in total, keeping the bytes in use.
+ *
+ * @example
+ * ```ts
+ * import { newByteBuffer, reserve } from "./byte_buffer.ts";
+ * const b = newByteBuffer();
+ * reserve(b, 100);
+ * b.bytes.length >= 100; // true
+ * ```
+ */
+export function reserve(buf: ByteBuffer, size: number): void {
+  if (size <= buf.bytes.length) return;
+  let capacity = Math.max(buf.bytes.length, MIN_CAPACITY);
+  while (capacity < size) capacity *= 2;
+  const grown = new Uint8Array(capacity);
+  copyBytes(buf.bytes, 0, grown, 0, buf.length);
+  buf.bytes = grown;
+}
+
+/**
+ * Copies `len` bytes from `src[srcOff..]` to `dst[dstOff..]` (the arrays must
+ * be distinct). Small copies use a loop so the hot path allocates nothing.
+ *
+ * @example
+ * ```ts
+ * import { copyBytes } from "./byte_buffer.ts";
+ * const dst = new Uint8Array(4);
+ * copyBytes(new Uint8Array([1, 2, 3]), 1, dst, 0, 2); // dst = [2, 3, 0, 0]
+ * ```
+ */
+export function copyBytes(
+  src: Uint8Array,
+  srcOff: number,
+  dst: Uint8Array,
+  dstOff: number,
+  len: number,
+): void {
+  if (len <= LOOP_COPY_LIMIT) {
+    for (let i = 0; i < len; i++) dst[dstOff + i] = src[srcOff + i] as number;
+  } else {
+    dst.set(src.subarray(srcOff, srcOff + len), dstOff);
+  }
+}
+
+/**
+ * Appends `len` bytes of `src` starting at `srcOff`.
+ *
+ * @example
+ * ```ts
+ * import { appendBytes, newByteBuffer } from "./byte_buffer.ts";
+ * const b = newByteBuffer();
+ * appendBytes(b, new Uint8Array([1, 2]), 0, 2);
+ * b.length; // 2
+ * ```
+ */
+export function appendBytes(buf: ByteBuffer, src: Uint8Array, srcOff: number, len: number): void {
+  reserve(buf, buf.length + len);
+  copyBytes(src, srcOff, buf.bytes, buf.length, len);
+  buf.length += len;
+}
+
+/**
+ * Replaces the content with `len` bytes of `src` starting at `srcOff`.
+ *
+ * @example
+ * ```ts
+ * import { newByteBuffer, setBytes } from "./byte_buffer.ts";
+ * const b = newByteBuffer();
+ * setBytes(b, new Uint8Array([7]), 0, 1);
+ * b.bytes[0]; // 7
+ * ```
+ */
+export function setBytes(buf: ByteBuffer, src: Uint8Array, srcOff: number, len: number): void {
+  buf.length = 0;
+  appendBytes(buf, src, srcOff, len);
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The UTF-8 byte length of `text` (a lone surrogate counts as U+FFFD, 3
+ * bytes, as `TextEncoder` writes it).
+ *
+ * @example
+ * ```ts
+ * import { utf8Length } from "./byte_buffer.ts";
+ * utf8Length("é€😀"); // 2 + 3 + 4 = 9
+ * ```
+ */
+export function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && isLowSurrogate(text.charCodeAt(i + 1))) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+function isLowSurrogate(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff;
+}
+
+/**
+ * Appends `text` as UTF-8; `byteLength` must be `utf8Length(text)`.
+ *
+ * @example
+ * ```ts
+ * import { appendUtf8, newByteBuffer, utf8Length } from "./byte_buffer.ts";
+ * const b = newByteBuffer();
+ * appendUtf8(b, "hi", utf8Length("hi"));
+ * b.length; // 2
+ * ```
+ */
+export function appendUtf8(buf: ByteBuffer, text: string, byteLength: number): void {
+  reserve(buf, buf.length + byteLength);
+  const start = buf.length;
+  encoder.encodeInto(text, buf.bytes.subarray(start, start + byteLength));
+  buf.length = start + byteLength;
+}

@@ -1,0 +1,708 @@
+/**
+ * The engine behind a Reactor: one poller, one pool, one channel table, and
+ * the loop that moves messages between the app and the sockets (spec §6–§13).
+ *
+ * It runs on the JavaScript thread. A "turn" collects readiness with a
+ * non-blocking wait, processes posted messages in post order, serves every
+ * channel with activity, flushes writes, and reconciles interest; when there
+ * is nothing left to do, the engine parks (waits off the JS thread) until the
+ * OS reports readiness, so the event loop stays free and an idle engine uses
+ * no CPU.
+ *
+ * @module
+ */
+
+import { setImmediate } from "node:timers";
+import { AmpeError } from "./ampe_error.ts";
+import { AmpeStatus } from "./status.ts";
+import { OpCode } from "./opcode.ts";
+import { MessageStore } from "./message_store.ts";
+import { checkAndPrepare, detachStore, type Message, storeOf } from "./message.ts";
+import { type BinaryHeader, snapshotHeader } from "./binary_header.ts";
+import { MAX_FRAME_SIZE } from "./wire.ts";
+import { DecodeResult } from "./frame_decoder.ts";
+import { type AllocationStrategy, Pool } from "./pool.ts";
+import { parseAddress, type ParsedAddress } from "./address.ts";
+import { type Native, NativeError } from "./native_port.ts";
+import { type Pollable, PollerCore } from "./poller_core.ts";
+import { Trigger } from "./triggers.ts";
+import { ChannelNumbers } from "./channel_numbers.ts";
+import { Channel, ChannelKind, ChannelState } from "./channel.ts";
+import { FlushResult, type SendFn } from "./outbox.ts";
+import { GroupCore } from "./group_core.ts";
+import { Ring } from "./ring.ts";
+import { isNumericHost, resolveHost } from "./resolve.ts";
+
+const ORIGIN_ENGINE = 0x10;
+const OPCODE_MASK = 0x0f;
+const LISTEN_BACKLOG = 1024;
+/** Bytes read per recv call: at most one maximal frame, so a starved channel holds at most that much. */
+const READ_CHUNK = 128 * 1024;
+/** Reads per channel per turn before other channels get their turn. */
+const READS_PER_TURN = 8;
+/** pool_empty Signals per channel are at least this far apart ([N10]). */
+const POOL_EMPTY_INTERVAL_MS = 100;
+/** After an accept failure (e.g. descriptor limit) the listener rests this long. */
+const ACCEPT_PAUSE_MS = 100;
+const ACCEPT_BATCH = 64;
+
+const encoder = new TextEncoder();
+
+function opCodeOf(store: MessageStore): number {
+  return store.proto & OPCODE_MASK;
+}
+
+/** Engine construction parameters, already validated. */
+export interface EngineConfig {
+  native: Native;
+  backend: number;
+  initialPoolMsgs: number;
+  maxPoolMsgs: number;
+  udsPathLimit: number;
+}
+
+const EngineState = { running: 0, destroying: 1, destroyed: 2 } as const;
+type EngineState = typeof EngineState[keyof typeof EngineState];
+
+/** The engine of one Reactor. */
+export class Engine {
+  readonly #native: Native;
+  readonly #core: PollerCore;
+  readonly pool: Pool;
+  readonly #numbers = new ChannelNumbers();
+  readonly #channels = new Map<number, Channel>();
+  readonly #groups = new Set<GroupCore>();
+  readonly #udsPathLimit: number;
+
+  /** Posted messages and their channels, in post order. */
+  readonly #inboxStores = new Ring<MessageStore>();
+  readonly #inboxChannels = new Ring<Channel>();
+  readonly #ready: Pollable[] = [];
+  readonly #toFlush = new Set<Channel>();
+  readonly #touched = new Set<Channel>();
+  readonly #starved = new Set<Channel>();
+
+  readonly #readScratch = new Uint8Array(READ_CHUNK);
+  readonly #sendScratch = new Uint8Array(64 * 1024 + MAX_FRAME_SIZE);
+  readonly #acceptOut = new Int32Array(ACCEPT_BATCH);
+  #sendSock = -1;
+  readonly #send: SendFn;
+  readonly #sent: (store: MessageStore) => void;
+
+  #state: EngineState = EngineState.running;
+  #turnScheduled = false;
+  /** A channel stopped early to let others run: turn again soon instead of parking. */
+  #moreWork = false;
+  #park: Promise<void> | null = null;
+  #destroyed: Promise<void> | null = null;
+  readonly #turn = () => this.#runTurn();
+
+  /** Creates the engine; throws AmpeError if the OS poller cannot be made. */
+  constructor(config: EngineConfig) {
+    this.#native = config.native;
+    const core = PollerCore.create(config.native, config.backend);
+    if (typeof core === "number") {
+      throw new AmpeError(
+        AmpeStatus.allocationFailed,
+        `Cannot create the poller: native error ${core} (OS error ${config.native.lastOsError()})`,
+      );
+    }
+    this.#core = core;
+    this.#udsPathLimit = config.udsPathLimit;
+    this.pool = new Pool(config.initialPoolMsgs, config.maxPoolMsgs, () => this.#schedule());
+    this.#send = (buf, off, len) => this.#native.send(this.#sendSock, buf, off, len);
+    this.#sent = (store) => this.pool.put(store);
+  }
+
+  /** Name of the poller backend in use. */
+  get backendName(): string {
+    return this.#core.backendName;
+  }
+
+  /** True until destroy starts. */
+  get running(): boolean {
+    return this.#state === EngineState.running;
+  }
+
+  // ---- app-facing operations (called synchronously by Ampe / ChannelGroup) ----
+
+  /** `ampe.get`: a reset message from the pool (or new with "always"). */
+  get(strategy: AllocationStrategy): MessageStore | null {
+    if (!this.running) throw shutdown("get a message");
+    return this.pool.get(strategy);
+  }
+
+  /** A new channel group. */
+  createGroup(): GroupCore {
+    if (!this.running) throw shutdown("create a channel group");
+    const group = new GroupCore(this);
+    this.#groups.add(group);
+    return group;
+  }
+
+  /** Removes every channel of the group without notifications, then closes its queue (spec §7.3). */
+  destroyGroup(group: GroupCore): void {
+    if (group.destroyed) return;
+    group.destroyed = true;
+    for (const ch of [...group.channels]) this.#dropChannel(ch);
+    for (const store of group.closeQueue()) this.pool.put(store);
+    this.#groups.delete(group);
+  }
+
+  /** `post` (spec §8): validates synchronously, then queues the message for the engine. */
+  post(group: GroupCore, msg: Message | null | undefined): BinaryHeader {
+    if (msg === null || msg === undefined) {
+      throw new AmpeError(AmpeStatus.nullMessage, "Cannot post a null message");
+    }
+    const store = storeOf(msg);
+    if (!this.running || group.destroyed) throw shutdown("post a message");
+    checkAndPrepare(store);
+    let ch: Channel;
+    if (store.channelNumber !== 0) {
+      const existing = this.#channels.get(store.channelNumber);
+      if (existing === undefined) {
+        throw new AmpeError(
+          AmpeStatus.invalidChannelNumber,
+          `Cannot post to channel ${store.channelNumber}: no such open channel`,
+        );
+      }
+      if (existing.group !== group) {
+        throw new AmpeError(
+          AmpeStatus.invalidMessageChannelGroup,
+          `Cannot post to channel ${store.channelNumber}: it belongs to another channel group`,
+        );
+      }
+      ch = existing;
+    } else {
+      ch = this.#newPostedChannel(group, store);
+    }
+    detachStore(msg);
+    this.#inboxStores.push(store);
+    this.#inboxChannels.push(ch);
+    this.#schedule();
+    return snapshotHeader(store);
+  }
+
+  /** Stops everything: channels closed without notifications, groups closed, poller freed (spec §7.4, [N11]). */
+  destroy(): Promise<void> {
+    if (this.#destroyed !== null) return this.#destroyed;
+    this.#state = EngineState.destroying;
+    for (const group of [...this.#groups]) this.destroyGroup(group);
+    for (const ch of [...this.#channels.values()]) this.#dropChannel(ch);
+    while (this.#inboxStores.length > 0) {
+      this.pool.put(this.#inboxStores.shift()!);
+      this.#inboxChannels.shift();
+    }
+    this.pool.close();
+    this.#destroyed = this.#finishDestroy();
+    return this.#destroyed;
+  }
+
+  async #finishDestroy(): Promise<void> {
+    if (this.#park !== null) {
+      this.#core.wake();
+      await this.#park;
+    }
+    this.#core.destroy();
+    this.#state = EngineState.destroyed;
+  }
+
+  // ---- the loop ----
+
+  #schedule(): void {
+    if (this.#turnScheduled || !this.running) return;
+    this.#turnScheduled = true;
+    queueMicrotask(this.#turn);
+  }
+
+  #scheduleLater(): void {
+    if (this.#turnScheduled || !this.running) return;
+    this.#turnScheduled = true;
+    setImmediate(this.#turn);
+  }
+
+  #parkUntilReady(): void {
+    if (this.#park !== null || !this.running) return;
+    this.#park = this.#core.park(-1).then(() => {
+      this.#park = null;
+      this.#schedule();
+    });
+  }
+
+  #runTurn(): void {
+    this.#turnScheduled = false;
+    if (!this.running) return;
+    const ready = this.#ready;
+    const more = this.#core.poll(0, ready);
+    this.#processInbox();
+    if (this.#starved.size > 0 && this.pool.idle > 0) this.#resumeStarved();
+    for (let i = 0; i < ready.length; i++) {
+      const ch = ready[i] as Channel;
+      const act = ch.act;
+      ch.act = 0;
+      if (ch.state !== ChannelState.closed) this.#serve(ch, act);
+    }
+    ready.length = 0;
+    for (const ch of this.#toFlush) {
+      if (ch.state === ChannelState.open) this.#flush(ch);
+    }
+    this.#toFlush.clear();
+    for (const ch of this.#touched) this.#core.reconcile(ch);
+    this.#touched.clear();
+    const again = more || this.#moreWork || this.#inboxStores.length > 0;
+    this.#moreWork = false;
+    if (again) this.#scheduleLater();
+    else this.#parkUntilReady();
+  }
+
+  #processInbox(): void {
+    const count = this.#inboxStores.length;
+    for (let i = 0; i < count; i++) {
+      const store = this.#inboxStores.shift()!;
+      const ch = this.#inboxChannels.shift()!;
+      this.#processPosted(ch, store);
+    }
+  }
+
+  // ---- posted messages (spec §9) ----
+
+  #newPostedChannel(group: GroupCore, store: MessageStore): Channel {
+    const number = this.#numbers.allocate();
+    if (number === 0) {
+      throw new AmpeError(AmpeStatus.allocationFailed, "Cannot open a channel: every channel number is in use");
+    }
+    const kind = opCodeOf(store) === OpCode.WelcomeRequest ? ChannelKind.listener : ChannelKind.client;
+    const ch = new Channel(number, kind, group);
+    store.channelNumber = number;
+    if (kind === ChannelKind.listener) {
+      ch.welcomeMidHi = store.midHi;
+      ch.welcomeMidLo = store.midLo;
+    } else {
+      ch.noteMid0(store.midHi, store.midLo);
+    }
+    this.#channels.set(number, ch);
+    group.channels.add(ch);
+    return ch;
+  }
+
+  #processPosted(ch: Channel, store: MessageStore): void {
+    if (ch.group.destroyed) {
+      this.pool.put(store);
+      return;
+    }
+    const op = opCodeOf(store);
+    if (ch.state === ChannelState.closed) {
+      this.#returnToApp(ch, store, AmpeStatus.channelClosed);
+      return;
+    }
+    if (op === OpCode.WelcomeRequest) return this.#startListener(ch, store);
+    if (op === OpCode.HelloRequest) return this.#startClient(ch, store);
+    if (ch.kind === ChannelKind.listener) return this.#postToListener(ch, store, op);
+    if (op === OpCode.ByeSignal) {
+      this.#returnToApp(ch, store, AmpeStatus.channelClosed);
+      this.#closeChannel(ch, AmpeStatus.channelClosed);
+      return;
+    }
+    ch.outbox!.queue.push(store);
+    if (ch.state === ChannelState.open) this.#toFlush.add(ch);
+  }
+
+  /** [N8]: data to a listener comes back not_allowed; any Bye closes it (spec §9). */
+  #postToListener(ch: Channel, store: MessageStore, op: number): void {
+    if (op === OpCode.ByeSignal || op === OpCode.ByeRequest || op === OpCode.ByeResponse) {
+      this.#returnToApp(ch, store, AmpeStatus.channelClosed);
+      this.#closeChannel(ch, AmpeStatus.channelClosed);
+    } else {
+      this.#returnToApp(ch, store, AmpeStatus.notAllowed);
+    }
+  }
+
+  // ---- listeners (spec §10.1) ----
+
+  #startListener(ch: Channel, store: MessageStore): void {
+    const address = parseAddress(store, { udsPathLimit: this.#udsPathLimit });
+    if (address.kind === "tcpServer") {
+      if (isNumericHost(address.host)) return this.#listenTcp(ch, store, address.host, address.port);
+      this.#resolveThen(ch, store, address.host, (ip) => this.#listenTcp(ch, store, ip, address.port));
+      return;
+    }
+    if (address.kind === "udsServer") {
+      const sock = this.#native.udsListen(encoder.encode(address.path), LISTEN_BACKLOG);
+      this.#listenDone(ch, store, sock);
+      return;
+    }
+    this.#failRequest(ch, store, AmpeStatus.invalidAddress);
+  }
+
+  #listenTcp(ch: Channel, store: MessageStore, ip: string, port: number): void {
+    this.#listenDone(ch, store, this.#native.tcpListen(encoder.encode(ip), port, LISTEN_BACKLOG));
+  }
+
+  #listenDone(ch: Channel, store: MessageStore, sock: number): void {
+    if (sock < 0) {
+      const bad = sock === NativeError.badAddr || sock === NativeError.nameTooLong ||
+        sock === NativeError.afNoSupport;
+      this.#failRequest(ch, store, bad ? AmpeStatus.invalidAddress : AmpeStatus.listenFailed);
+      return;
+    }
+    ch.sock = sock;
+    ch.state = ChannelState.open;
+    ch.expected = Trigger.accept;
+    this.#core.attach(ch);
+    // Success: the same message comes back as WelcomeResponse, origin application (spec §10.1).
+    store.proto = (store.proto & ~OPCODE_MASK) | OpCode.WelcomeResponse;
+    store.status = AmpeStatus.success;
+    this.#deliver(ch, store);
+  }
+
+  #accept(listener: Channel): void {
+    if (listener.acceptPausedUntil > 0) return;
+    for (let round = 0; round < 4; round++) {
+      const n = this.#native.accept(listener.sock, this.#acceptOut);
+      if (n < 0) {
+        if (n !== NativeError.again) this.#pauseAccept(listener, n);
+        return;
+      }
+      for (let i = 0; i < n; i++) this.#adopt(listener, this.#acceptOut[i]!);
+      if (n < ACCEPT_BATCH) return;
+    }
+  }
+
+  /** A new server-side channel for an accepted socket, owned by the listener's group (spec §10.3). */
+  #adopt(listener: Channel, sock: number): void {
+    const number = this.#numbers.allocate();
+    if (number === 0) {
+      this.#native.close(sock, true);
+      return;
+    }
+    const group = listener.group as GroupCore;
+    const ch = new Channel(number, ChannelKind.server, group);
+    ch.sock = sock;
+    ch.state = ChannelState.open;
+    ch.expected = Trigger.recv;
+    this.#channels.set(number, ch);
+    group.channels.add(ch);
+    this.#core.attach(ch);
+  }
+
+  /**
+   * Accept failed (typically the descriptor limit): tell the app once, stop
+   * watching the listener for a moment instead of spinning on it, retry later.
+   */
+  #pauseAccept(listener: Channel, code: number): void {
+    const note = new MessageStore();
+    note.proto = OpCode.Signal | ORIGIN_ENGINE;
+    note.status = AmpeStatus.acceptFailed;
+    note.channelNumber = listener.number;
+    note.midHi = listener.welcomeMidHi;
+    note.midLo = listener.welcomeMidLo;
+    void code;
+    this.#deliver(listener, note);
+    listener.acceptPausedUntil = 1;
+    listener.expected = 0;
+    this.#touched.add(listener);
+    setTimeout(() => {
+      if (listener.state !== ChannelState.open) return;
+      listener.acceptPausedUntil = 0;
+      listener.expected = Trigger.accept;
+      this.#core.reconcile(listener);
+      this.#schedule();
+    }, ACCEPT_PAUSE_MS);
+  }
+
+  // ---- clients (spec §10.2) ----
+
+  #startClient(ch: Channel, store: MessageStore): void {
+    // The HelloRequest is the first frame to send; later posts queue behind it.
+    ch.outbox!.queue.push(store);
+    const address = parseAddress(store, { udsPathLimit: this.#udsPathLimit });
+    if (address.kind === "tcpClient") {
+      if (isNumericHost(address.host)) return this.#connectTcp(ch, address);
+      this.#resolveThen(ch, null, address.host, (ip) => this.#connectTcp(ch, { ...address, host: ip }));
+      return;
+    }
+    if (address.kind === "udsClient") {
+      const sock = this.#native.udsConnect(encoder.encode(address.path));
+      this.#connectStarted(ch, sock);
+      return;
+    }
+    this.#closeChannel(ch, AmpeStatus.invalidAddress);
+  }
+
+  #connectTcp(ch: Channel, address: ParsedAddress & { kind: "tcpClient" }): void {
+    this.#connectStarted(ch, this.#native.tcpConnect(encoder.encode(address.host), address.port));
+  }
+
+  #connectStarted(ch: Channel, sock: number): void {
+    if (sock < 0) {
+      this.#closeChannel(ch, connectFailureStatus(sock));
+      return;
+    }
+    ch.sock = sock;
+    ch.state = ChannelState.connecting;
+    ch.expected = Trigger.connect;
+    this.#core.attach(ch);
+  }
+
+  #connectReady(ch: Channel): void {
+    const result = this.#native.connectCheck(ch.sock);
+    if (result === NativeError.again) return;
+    if (result < 0) {
+      this.#closeChannel(ch, connectFailureStatus(result));
+      return;
+    }
+    ch.state = ChannelState.open;
+    ch.expected = Trigger.recv;
+    this.#touched.add(ch);
+    this.#flush(ch);
+  }
+
+  /** Resolves a host name off the JS thread, then continues; failure is invalid_address. */
+  #resolveThen(ch: Channel, request: MessageStore | null, host: string, next: (ip: string) => void): void {
+    ch.state = ChannelState.resolving;
+    const fail = () => {
+      if (request !== null) this.#failRequest(ch, request, AmpeStatus.invalidAddress);
+      else this.#closeChannel(ch, AmpeStatus.invalidAddress);
+    };
+    resolveHost(host).then(
+      (ip) => {
+        if (ch.state !== ChannelState.resolving || !this.running) return;
+        if (ip === null) fail();
+        else next(ip);
+        this.#schedule();
+      },
+      () => {
+        if (ch.state !== ChannelState.resolving || !this.running) return;
+        fail();
+        this.#schedule();
+      },
+    );
+  }
+
+  // ---- channel activity ----
+
+  #serve(ch: Channel, act: number): void {
+    this.#touched.add(ch);
+    if (ch.kind === ChannelKind.listener) {
+      if (act & Trigger.err) {
+        const reason = act & Trigger.accept ? AmpeStatus.acceptFailed : AmpeStatus.communicationFailed;
+        this.#closeChannel(ch, reason);
+      } else if (act & Trigger.accept) {
+        this.#accept(ch);
+      }
+      return;
+    }
+    if (ch.state === ChannelState.connecting) {
+      if (act & (Trigger.connect | Trigger.err)) this.#connectReady(ch);
+      return;
+    }
+    if (act & Trigger.err) ch.peerGone = true;
+    if (act & Trigger.send) this.#flush(ch);
+    if (ch.state !== ChannelState.open) return;
+    if (act & (Trigger.recv | Trigger.err)) this.#receive(ch);
+  }
+
+  /** Writes what the outbox holds; completed messages go back to the pool (spec §12). */
+  #flush(ch: Channel): void {
+    this.#sendSock = ch.sock;
+    const result = ch.outbox!.flush(this.#send, this.#sendScratch, this.#sent);
+    if (result === FlushResult.failed) {
+      ch.peerGone = true;
+      this.#receive(ch);
+      return;
+    }
+    const wantSend = result === FlushResult.blocked;
+    const has = (ch.expected & Trigger.send) !== 0;
+    if (wantSend !== has) {
+      ch.expected = wantSend ? ch.expected | Trigger.send : ch.expected & ~Trigger.send;
+      this.#touched.add(ch);
+    }
+  }
+
+  /**
+   * Reads and hands over complete frames while the pool has messages to
+   * receive into (spec §3.4, §12). A peer that is gone is drained first and
+   * then closed ([N5]); a protocol violation aborts the channel ([N1]).
+   */
+  #receive(ch: Channel): void {
+    const decoder = ch.decoder!;
+    for (let reads = 0;;) {
+      while (decoder.hasFrame()) {
+        const store = this.pool.get("poolOnly");
+        if (store === null) return this.#starve(ch);
+        if (decoder.next(store) === DecodeResult.protocolError) {
+          this.pool.put(store);
+          this.#closeChannel(ch, AmpeStatus.invalidOpCode);
+          return;
+        }
+        store.channelNumber = ch.number;
+        ch.noteMid0(store.midHi, store.midLo);
+        this.#deliver(ch, store);
+        if (opCodeOf(store) === OpCode.ByeResponse) {
+          this.#closeChannel(ch, AmpeStatus.channelClosed);
+          return;
+        }
+      }
+      if (reads === READS_PER_TURN) {
+        decoder.retain();
+        this.#moreWork = true;
+        return;
+      }
+      if (this.pool.idle === 0) {
+        this.pool.get("poolOnly"); // records the refusal, so a later put wakes the engine
+        return this.#starve(ch);
+      }
+      const n = this.#native.recv(ch.sock, this.#readScratch, 0, READ_CHUNK);
+      reads++;
+      if (n === NativeError.again) {
+        decoder.retain();
+        if (ch.peerGone) this.#closeChannel(ch, AmpeStatus.peerDisconnected);
+        return;
+      }
+      if (n <= 0) {
+        this.#closeChannel(ch, AmpeStatus.peerDisconnected);
+        return;
+      }
+      decoder.feed(this.#readScratch, 0, n);
+    }
+  }
+
+  // ---- pool starvation (spec §12, [N10]) ----
+
+  #starve(ch: Channel): void {
+    ch.decoder!.retain();
+    if (ch.peerGone) {
+      // A starved channel whose peer is gone cannot be drained: close it now.
+      this.#closeChannel(ch, AmpeStatus.peerDisconnected);
+      return;
+    }
+    if (!ch.starved) {
+      ch.starved = true;
+      this.#starved.add(ch);
+      this.#notifyPoolEmpty(ch);
+    }
+    ch.expected &= ~Trigger.recv;
+    this.#touched.add(ch);
+  }
+
+  #notifyPoolEmpty(ch: Channel): void {
+    const now = performance.now();
+    const wait = ch.lastPoolEmptyAt + POOL_EMPTY_INTERVAL_MS - now;
+    if (wait <= 0) {
+      ch.lastPoolEmptyAt = now;
+      const note = new MessageStore();
+      note.proto = OpCode.Signal | ORIGIN_ENGINE;
+      note.status = AmpeStatus.poolEmpty;
+      note.channelNumber = ch.number;
+      this.#deliver(ch, note);
+      return;
+    }
+    if (ch.poolEmptyTimer !== undefined) return;
+    ch.poolEmptyTimer = setTimeout(() => {
+      ch.poolEmptyTimer = undefined;
+      if (ch.starved && ch.state === ChannelState.open && this.running) this.#notifyPoolEmpty(ch);
+    }, wait);
+  }
+
+  #resumeStarved(): void {
+    for (const ch of this.#starved) {
+      if (this.pool.idle === 0) return;
+      this.#starved.delete(ch);
+      ch.starved = false;
+      if (ch.state !== ChannelState.open) continue;
+      ch.expected |= Trigger.recv;
+      this.#touched.add(ch);
+      this.#receive(ch);
+    }
+  }
+
+  // ---- closing (spec §11) ----
+
+  /** A Hello/Welcome request failed before its channel opened: the request comes back as the response. */
+  #failRequest(ch: Channel, request: MessageStore, reason: number): void {
+    const response = opCodeOf(request) === OpCode.WelcomeRequest ? OpCode.WelcomeResponse : OpCode.HelloResponse;
+    request.proto = (request.proto & ~OPCODE_MASK) | response;
+    this.#returnToApp(ch, request, reason);
+    this.#closeChannel(ch, reason);
+  }
+
+  /**
+   * Deletes a channel with its close bundle: every unsent message returned
+   * with `reason`, then one `channel_closed` Signal; then the socket is
+   * closed abortively and the number released (spec §11).
+   */
+  #closeChannel(ch: Channel, reason: number): void {
+    if (ch.state === ChannelState.closed) return;
+    const connectFailure = reason === AmpeStatus.connectFailed || reason === AmpeStatus.invalidAddress ||
+      reason === AmpeStatus.udsPathNotFound;
+    if (ch.outbox !== null) {
+      for (const store of ch.outbox.takeUnsent()) {
+        // [N4]: a HelloRequest that never got through comes back as HelloResponse.
+        if (connectFailure && opCodeOf(store) === OpCode.HelloRequest) {
+          store.proto = (store.proto & ~OPCODE_MASK) | OpCode.HelloResponse;
+        }
+        this.#returnToApp(ch, store, reason);
+      }
+    }
+    const last = new MessageStore();
+    last.proto = OpCode.Signal | ORIGIN_ENGINE;
+    last.status = AmpeStatus.channelClosed;
+    last.channelNumber = ch.number;
+    if (ch.kind === ChannelKind.listener) {
+      last.midHi = ch.welcomeMidHi;
+      last.midLo = ch.welcomeMidLo;
+    } else {
+      last.midHi = ch.mid0Hi;
+      last.midLo = ch.mid0Lo;
+    }
+    this.#deliver(ch, last);
+    this.#dropChannel(ch);
+  }
+
+  /** Deletes a channel without notifications: unsent messages go back to the pool. */
+  #dropChannel(ch: Channel): void {
+    if (ch.state === ChannelState.closed) return;
+    ch.state = ChannelState.closed;
+    if (ch.sock >= 0) {
+      this.#core.detach(ch);
+      this.#native.close(ch.sock, true);
+      ch.sock = -1;
+    }
+    if (ch.outbox !== null) for (const store of ch.outbox.takeUnsent()) this.pool.put(store);
+    ch.decoder?.reset();
+    if (ch.poolEmptyTimer !== undefined) clearTimeout(ch.poolEmptyTimer);
+    ch.poolEmptyTimer = undefined;
+    this.#starved.delete(ch);
+    this.#toFlush.delete(ch);
+    this.#touched.delete(ch);
+    this.#numbers.release(ch.number);
+    this.#channels.delete(ch.number);
+    (ch.group as GroupCore).channels.delete(ch);
+  }
+
+  /** Returns a posted message to the app as ⟨op | E | status | ch | mid⟩. */
+  #returnToApp(ch: Channel, store: MessageStore, status: number): void {
+    store.proto |= ORIGIN_ENGINE;
+    store.status = status;
+    store.channelNumber = ch.number;
+    this.#deliver(ch, store);
+  }
+
+  #deliver(ch: Channel, store: MessageStore): void {
+    if (ch.group.destroyed) this.pool.put(store);
+    else ch.group.deliver(store);
+  }
+}
+
+function shutdown(action: string): AmpeError {
+  return new AmpeError(AmpeStatus.shutdownStarted, `Cannot ${action}: the engine or channel group was destroyed`);
+}
+
+/** [N4]: why a connect failed, from the native code. */
+function connectFailureStatus(code: number): number {
+  if (code === NativeError.noEnt) return AmpeStatus.udsPathNotFound;
+  if (code === NativeError.badAddr || code === NativeError.nameTooLong || code === NativeError.afNoSupport) {
+    return AmpeStatus.invalidAddress;
+  }
+  return AmpeStatus.connectFailed;
+}

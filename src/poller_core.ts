@@ -1,0 +1,144 @@
+/**
+ * The poller core (spec §13.3): channels are registered under a token that is
+ * never reused while the engine lives, and events are routed token -> channel,
+ * so a stale event for a closed socket whose descriptor got reused can never
+ * reach the new channel. It reconciles each channel's expected triggers with
+ * the OS interest and turns raw OS masks into Triggers.
+ *
+ * @module
+ */
+
+import type { Native } from "./native_port.ts";
+import { BackendId } from "./native_port.ts";
+import { type BackendFamily, maskTranslator, type MaskTranslator, osInterestOf } from "./triggers.ts";
+
+/** What the poller core needs of a channel. */
+export interface Pollable {
+  /** Native socket handle. */
+  readonly sock: number;
+  /** Token assigned by `attach`; 0 = not attached. */
+  token: number;
+  /** Expected triggers (interest), maintained by the reactor. */
+  expected: number;
+  /** OS interest currently registered. */
+  registeredOs: number;
+  /** Activity of the last poll (0 = none). */
+  act: number;
+}
+
+/** Backend names, as users choose them. */
+export const BACKEND_NAMES: Record<number, string> = {
+  [BackendId.epoll]: "epoll",
+  [BackendId.kqueue]: "kqueue",
+  [BackendId.poll]: "poll",
+  [BackendId.wsapoll]: "wsapoll",
+};
+
+function familyOf(backend: number): BackendFamily {
+  if (backend === BackendId.kqueue) return "kqueue";
+  return backend === BackendId.epoll ? "epoll" : "poll";
+}
+
+const EVENT_CAPACITY = 512;
+const LAST_TOKEN = 0x7fffffff;
+
+/** Token routing, interest reconciliation and the OS wait of one engine. */
+export class PollerCore {
+  readonly #native: Native;
+  readonly #poller: number;
+  readonly #translate: MaskTranslator;
+  readonly #byToken = new Map<number, Pollable>();
+  readonly #events = new Int32Array(EVENT_CAPACITY * 2);
+  #nextToken = 1;
+  /** The backend this poller really uses. */
+  readonly backend: number;
+
+  /** Creates the OS poller (throws nothing: `create` returns a negative code instead). */
+  private constructor(native: Native, poller: number) {
+    this.#native = native;
+    this.#poller = poller;
+    this.backend = native.pollerBackend(poller);
+    this.#translate = maskTranslator(familyOf(this.backend), native.maskBits(this.backend));
+  }
+
+  /** A new poller core, or the negative native code of the failure. */
+  static create(native: Native, backend: number): PollerCore | number {
+    const poller = native.pollerCreate(backend);
+    return poller < 0 ? poller : new PollerCore(native, poller);
+  }
+
+  /** Name of the backend in use ("epoll", "poll", ...). */
+  get backendName(): string {
+    return BACKEND_NAMES[this.backend] ?? `backend ${this.backend}`;
+  }
+
+  /** Starts routing events of `p` to it, with its current expected triggers. */
+  attach(p: Pollable): number {
+    p.token = this.#allocateToken();
+    this.#byToken.set(p.token, p);
+    p.registeredOs = osInterestOf(p.expected);
+    return this.#native.pollerRegister(this.#poller, p.sock, p.token, p.registeredOs);
+  }
+
+  /** Stops routing and watching `p` (its socket stays open). */
+  detach(p: Pollable): void {
+    if (p.token === 0) return;
+    this.#byToken.delete(p.token);
+    this.#native.pollerUnregister(this.#poller, p.sock);
+    p.token = 0;
+    p.registeredOs = 0;
+    p.act = 0;
+  }
+
+  /** Brings the OS interest of `p` in line with its expected triggers. */
+  reconcile(p: Pollable): void {
+    if (p.token === 0) return;
+    const os = osInterestOf(p.expected);
+    if (os === p.registeredOs) return;
+    p.registeredOs = os;
+    this.#native.pollerModify(this.#poller, p.sock, p.token, os);
+  }
+
+  /**
+   * Waits up to `timeoutMs` and appends every channel with activity to
+   * `ready` (once each, activity in `act`). Returns true if the event buffer
+   * was full (more may be ready right away).
+   */
+  poll(timeoutMs: number, ready: Pollable[]): boolean {
+    const n = this.#native.pollerWait(this.#poller, this.#events, timeoutMs);
+    const events = this.#events;
+    for (let i = 0; i < n; i++) {
+      const p = this.#byToken.get(events[2 * i]!);
+      if (p === undefined) continue;
+      const act = this.#translate(events[2 * i + 1]!, p.expected);
+      if (act === 0) continue;
+      if (p.act === 0) ready.push(p);
+      p.act |= act;
+    }
+    return n === EVENT_CAPACITY;
+  }
+
+  /** Resolves when something may be ready (or on wake / timeout), off the JS thread. */
+  park(timeoutMs: number): Promise<number> {
+    return this.#native.pollerPark(this.#poller, timeoutMs);
+  }
+
+  /** Interrupts a pending park. */
+  wake(): void {
+    this.#native.pollerWake(this.#poller);
+  }
+
+  /** Frees the OS poller; attached sockets are forgotten, not closed. */
+  destroy(): void {
+    this.#byToken.clear();
+    this.#native.pollerDestroy(this.#poller);
+  }
+
+  #allocateToken(): number {
+    for (;;) {
+      const token = this.#nextToken;
+      this.#nextToken = token === LAST_TOKEN ? 1 : token + 1;
+      if (!this.#byToken.has(token)) return token;
+    }
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * Reactor: creates and destroys one tofu engine (spec §7.1, §7.4).
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { AmpeError } from "./ampe_error.ts";
+import { AmpeStatus } from "./status.ts";
+import { normalizePoolOptions } from "./pool.ts";
+import { BackendId, loadNative, type Native } from "./native_port.ts";
+import { BACKEND_NAMES } from "./poller_core.ts";
+import { Engine } from "./engine.ts";
+import { Ampe } from "./ampe.ts";
+
+/** Poller backends a build may contain. */
+export type BackendName = "epoll" | "kqueue" | "poll" | "wsapoll";
+
+/** Engine options. */
+export interface Options {
+  /** Messages created in the pool at start. @default {16} */
+  initialPoolMsgs?: number;
+  /** Idle messages the pool keeps at most. @default {64} */
+  maxPoolMsgs?: number;
+  /**
+   * Forces a compiled-in poller backend (also settable with the environment
+   * variable `TOFU_BACKEND`). Unknown or unavailable: an error, never a
+   * silent fallback. @default the OS's best
+   */
+  backend?: BackendName;
+  /** Path of the native library to load instead of the prebuilt one (also `TOFU_NATIVE_LIB`). */
+  nativeLibrary?: string;
+}
+
+/** Default engine options: 16 initial and at most 64 idle pooled messages. */
+export const DefaultOptions: Readonly<Options> = Object.freeze({ initialPoolMsgs: 16, maxPoolMsgs: 64 });
+
+const BACKEND_IDS: Record<string, number> = {
+  epoll: BackendId.epoll,
+  kqueue: BackendId.kqueue,
+  poll: BackendId.poll,
+  wsapoll: BackendId.wsapoll,
+};
+
+/** sun_path sizes: paths must be shorter than this (spec §5.4). */
+function udsPathLimit(): number {
+  const bsd = process.platform === "darwin" || process.platform === "freebsd" ||
+    process.platform === "openbsd";
+  return bsd ? 104 : 108;
+}
+
+function chooseBackend(native: Native, requested: string | undefined): number {
+  if (requested === undefined || requested === "") return BackendId.default;
+  const available = Object.entries(BACKEND_NAMES)
+    .filter(([id]) => (native.backends() & (1 << Number(id))) !== 0)
+    .map(([, name]) => name);
+  const id = BACKEND_IDS[requested];
+  if (id === undefined || (native.backends() & (1 << id)) === 0) {
+    throw new AmpeError(
+      AmpeStatus.notAllowed,
+      `Cannot use poller backend "${requested}": not available in ${native.path} (available: ${
+        available.join(", ")
+      })`,
+    );
+  }
+  return id;
+}
+
+/**
+ * One tofu engine: a poller, a message pool and channel groups, driven from
+ * the JavaScript event loop without ever blocking it.
+ *
+ * @example
+ * ```ts
+ * import { Reactor } from "./mod.ts";
+ *
+ * await using rtr = await Reactor.create({ initialPoolMsgs: 32, maxPoolMsgs: 128 });
+ * const ampe = rtr.ampe();
+ * console.log(rtr.backend); // "epoll" on Linux
+ * ```
+ */
+export class Reactor implements AsyncDisposable {
+  readonly #engine: Engine;
+  readonly #ampe: Ampe;
+
+  private constructor(engine: Engine) {
+    this.#engine = engine;
+    this.#ampe = new Ampe(engine);
+  }
+
+  /** Starts an engine. Throws `AmpeError` if the native library or the poller cannot be set up. */
+  static create(options: Options = DefaultOptions): Promise<Reactor> {
+    try {
+      const pool = normalizePoolOptions(options);
+      const libraryPath = options.nativeLibrary;
+      const native = loadNative(libraryPath === undefined ? {} : { path: libraryPath });
+      const backend = chooseBackend(native, options.backend ?? process.env.TOFU_BACKEND);
+      const engine = new Engine({
+        native,
+        backend,
+        initialPoolMsgs: pool.initialPoolMsgs,
+        maxPoolMsgs: pool.maxPoolMsgs,
+        udsPathLimit: udsPathLimit(),
+      });
+      return Promise.resolve(new Reactor(engine));
+    } catch (err) {
+      if (err instanceof AmpeError) return Promise.reject(err);
+      return Promise.reject(
+        new AmpeError(AmpeStatus.allocationFailed, `Cannot create the engine: ${(err as Error).message}`, {
+          cause: err,
+        }),
+      );
+    }
+  }
+
+  /** The poller backend really in use: "epoll", "kqueue", "poll" or "wsapoll". */
+  get backend(): string {
+    return this.#engine.backendName;
+  }
+
+  /** The pool and group operations of this engine. */
+  ampe(): Ampe {
+    return this.#ampe;
+  }
+
+  /**
+   * Stops the engine (spec §7.4, [N11]): every channel is closed abortively,
+   * every group is closed (waiters reject with `shutdownStarted`), later calls
+   * fail with `shutdownStarted`. Idempotent; resolves when the poller is freed.
+   */
+  destroy(): Promise<void> {
+    return this.#engine.destroy();
+  }
+
+  /** Same as `destroy()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.destroy();
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The frame encoder (spec §3.1): 16-byte big-endian binary header, then the
+ * text header bytes, then the body bytes. Frames are written into a
+ * caller-owned buffer so many frames leave in one write call.
+ *
+ * @module
+ */
+
+import { AmpeError } from "./ampe_error.ts";
+import { copyBytes } from "./byte_buffer.ts";
+import type { MessageStore } from "./message_store.ts";
+import { AmpeStatus } from "./status.ts";
+
+/** Size of the binary header on the wire. */
+export const HEADER_SIZE = 16;
+
+/** Largest text header section and largest body (u16 lengths). */
+export const MAX_SECTION_SIZE = 65535;
+
+/** Largest frame: 16 + 65535 + 65535 bytes. */
+export const MAX_FRAME_SIZE = HEADER_SIZE + 2 * MAX_SECTION_SIZE;
+
+/**
+ * The number of bytes `encodeFrame` writes for `store`.
+ *
+ * @example
+ * ```ts
+ * import { MessageStore } from "./message_store.ts";
+ * import { frameSize } from "./wire.ts";
+ * frameSize(new MessageStore()); // 16
+ * ```
+ */
+export function frameSize(store: MessageStore): number {
+  return HEADER_SIZE + store.headers.length + store.body.length;
+}
+
+/**
+ * Writes a 16-byte binary header at `out[off..off+16]`.
+ *
+ * @example
+ * ```ts
+ * import { encodeHeader } from "./wire.ts";
+ * const out = new Uint8Array(16);
+ * encodeHeader(out, 0, 0x1234, 0, 0xff, 0xaabbccdd, 0xeeff0011, 0x5678, 0x9abc);
+ * // out = 12 34 00 ff aa bb cc dd ee ff 00 11 56 78 9a bc
+ * ```
+ */
+export function encodeHeader(
+  out: Uint8Array,
+  off: number,
+  channelNumber: number,
+  proto: number,
+  status: number,
+  midHi: number,
+  midLo: number,
+  thl: number,
+  bl: number,
+): void {
+  out[off] = channelNumber >>> 8;
+  out[off + 1] = channelNumber;
+  out[off + 2] = proto;
+  out[off + 3] = status;
+  out[off + 4] = midHi >>> 24;
+  out[off + 5] = midHi >>> 16;
+  out[off + 6] = midHi >>> 8;
+  out[off + 7] = midHi;
+  out[off + 8] = midLo >>> 24;
+  out[off + 9] = midLo >>> 16;
+  out[off + 10] = midLo >>> 8;
+  out[off + 11] = midLo;
+  out[off + 12] = thl >>> 8;
+  out[off + 13] = thl;
+  out[off + 14] = bl >>> 8;
+  out[off + 15] = bl;
+}
+
+/**
+ * Writes the frame of `store` at `out[off..]` and returns the offset after
+ * it. The channel number on the wire is `store.channelNumber`; thl and bl are
+ * the current header and body lengths. Allocates nothing.
+ *
+ * Throws `RangeError` when `out` has no room for the frame, and `AmpeError`
+ * (`invalidHeadersLen` / `invalidBodyLen`) for a section over 65535 bytes.
+ *
+ * @example
+ * ```ts
+ * import { MessageStore } from "./message_store.ts";
+ * import { encodeFrame } from "./wire.ts";
+ * const out = new Uint8Array(64);
+ * let off = encodeFrame(new MessageStore(), out, 0); // 16
+ * off = encodeFrame(new MessageStore(), out, off); // 32
+ * ```
+ */
+export function encodeFrame(store: MessageStore, out: Uint8Array, off: number): number {
+  const thl = store.headers.length;
+  const bl = store.body.length;
+  if (thl > MAX_SECTION_SIZE) {
+    throw new AmpeError(
+      AmpeStatus.invalidHeadersLen,
+      `Text headers must be at most 65535 bytes, got ${thl}`,
+    );
+  }
+  if (bl > MAX_SECTION_SIZE) {
+    throw new AmpeError(AmpeStatus.invalidBodyLen, `Body must be at most 65535 bytes, got ${bl}`);
+  }
+  const end = off + HEADER_SIZE + thl + bl;
+  if (off < 0 || end > out.length) {
+    throw new RangeError(
+      `Frame of ${end - off} bytes does not fit at offset ${off} of a ${out.length}-byte buffer`,
+    );
+  }
+  encodeHeader(
+    out,
+    off,
+    store.channelNumber,
+    store.proto,
+    store.status,
+    store.midHi,
+    store.midLo,
+    thl,
+    bl,
+  );
+  copyBytes(store.headers.bytes, 0, out, off + HEADER_SIZE, thl);
+  copyBytes(store.body.bytes, 0, out, off + HEADER_SIZE + thl, bl);
+  return end;
+}
