@@ -64,7 +64,9 @@ export function nextMessageId(store: MessageStore): number {
  * ```
  */
 export function getMessageId(fields: { midHi: number; midLo: number }): bigint {
-  return fields.midHi === 0 ? BigInt(fields.midLo) : (BigInt(fields.midHi) << 32n) | BigInt(fields.midLo);
+  return fields.midHi === 0
+    ? BigInt(fields.midLo)
+    : (BigInt(fields.midHi) << 32n) | BigInt(fields.midLo);
 }
 
 /**

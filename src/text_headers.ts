@@ -63,7 +63,10 @@ export function appendHeader(store: MessageStore, name: string, value: string): 
     throw badHeader("BadValue", `Text header value is empty for name ${JSON.stringify(trimmed)}`);
   }
   if (/[\r\n]/.test(value)) {
-    throw badHeader("BadValue", `Text header value must not contain CR or LF: ${JSON.stringify(value)}`);
+    throw badHeader(
+      "BadValue",
+      `Text header value must not contain CR or LF: ${JSON.stringify(value)}`,
+    );
   }
   const line = `${trimmed}:${value}\r\n`;
   const size = utf8Length(line);
@@ -115,7 +118,9 @@ export function* readHeaders(headersOf: () => ByteBuffer): Generator<TextHeader,
     while (colon < lineEnd && bytes[colon] !== COLON) colon++;
     if (colon === index) return; // empty name ends the iteration
     const name = decoder.decode(bytes.subarray(index, colon));
-    const value = colon < lineEnd ? trimSpaceTab(decoder.decode(bytes.subarray(colon + 1, lineEnd))) : "";
+    const value = colon < lineEnd
+      ? trimSpaceTab(decoder.decode(bytes.subarray(colon + 1, lineEnd)))
+      : "";
     index = lineEnd + 2;
     yield { name, value };
   }

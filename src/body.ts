@@ -1,0 +1,95 @@
+/**
+ * `Body`: the view `msg.body` of a message's opaque payload (at most 65535
+ * bytes).
+ *
+ * @module
+ */
+
+import { AmpeError } from "./ampe_error.ts";
+import { appendBytes, appendUtf8, type ByteBuffer, utf8Length } from "./byte_buffer.ts";
+import { AmpeStatus } from "./status.ts";
+import type { StoreHandle } from "./store_handle.ts";
+import { MAX_SECTION_SIZE } from "./wire.ts";
+
+const decoder = new TextDecoder();
+
+function appendData(body: ByteBuffer, data: Uint8Array | string): void {
+  const size = typeof data === "string" ? utf8Length(data) : data.length;
+  if (body.length + size > MAX_SECTION_SIZE) {
+    throw new AmpeError(
+      AmpeStatus.invalidBodyLen,
+      `Body would grow to ${body.length + size} bytes; the limit is 65535`,
+    );
+  }
+  if (typeof data === "string") appendUtf8(body, data, size);
+  else appendBytes(body, data, 0, size);
+}
+
+/**
+ * The body of a message (`msg.body`). Every member throws `AmpeError`
+ * (`nullMessage`) once the message was handed over.
+ *
+ * @example
+ * ```ts
+ * import { Message } from "./message.ts";
+ * const m = Message.create();
+ * m.body.append("hello, ");
+ * m.body.append(new Uint8Array([0x77, 0x6f, 0x72, 0x6c, 0x64]));
+ * m.body.text(); // "hello, world"
+ * ```
+ */
+export class Body {
+  #handle: StoreHandle;
+
+  /** Internal: made by `Message.body`. */
+  constructor(handle: StoreHandle) {
+    this.#handle = handle;
+  }
+
+  /**
+   * Appends bytes, or a string as UTF-8. Beyond 65535 bytes in total it
+   * throws `AmpeError` (`invalidBodyLen`) and appends nothing.
+   */
+  append(data: Uint8Array | string): void {
+    appendData(this.#handle.live().body, data);
+  }
+
+  /** Replaces the body with `data`; on a size error the body is left unchanged. */
+  set(data: Uint8Array | string): void {
+    const body = this.#handle.live().body;
+    const size = typeof data === "string" ? utf8Length(data) : data.length;
+    if (size > MAX_SECTION_SIZE) {
+      throw new AmpeError(
+        AmpeStatus.invalidBodyLen,
+        `Body must be at most 65535 bytes, got ${size}`,
+      );
+    }
+    body.length = 0;
+    appendData(body, data);
+  }
+
+  /**
+   * The body bytes (empty when there is none). A view, not a copy: valid
+   * until the next change and only while the message is yours (after
+   * post/put the engine reuses the memory). Copy it (`slice()`) to keep it.
+   */
+  bytes(): Uint8Array {
+    const body = this.#handle.live().body;
+    return body.bytes.subarray(0, body.length);
+  }
+
+  /** The body decoded as UTF-8 (invalid sequences become U+FFFD). */
+  text(): string {
+    return decoder.decode(this.bytes());
+  }
+
+  /** Size of the body in bytes. */
+  get byteLength(): number {
+    return this.#handle.live().body.length;
+  }
+
+  /** Empties the body (the memory is kept for reuse). */
+  reset(): void {
+    this.#handle.live().body.length = 0;
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * `Message`: the application's handle on one message. The content lives in a
+ * pooled `MessageStore`; the handle loses it for good when the message is
+ * handed over (post, put, updateReceiver), so a stale handle throws instead
+ * of showing a recycled message.
+ *
+ * @module
+ */
+
+import { BinaryHeader } from "./binary_header.ts";
+import { Body } from "./body.ts";
+import { MessageStore } from "./message_store.ts";
+import { MORE_BIT, ORIGIN_BIT } from "./proto.ts";
+import { StoreHandle } from "./store_handle.ts";
+import { TextHeaders } from "./text_headers.ts";
+
+// A store for the next constructor call to adopt (set only by wrapStore).
+let adopted: MessageStore | null = null;
+
+// Reads the private handle; set by the class's static block.
+let handleOf: (m: Message) => StoreHandle;
+
+/**
+ * A message: binary header (`bhdr`), text headers (`thdrs`) and body.
+ * Every member throws `AmpeError` (`nullMessage`) once the message was handed
+ * over with post, put or updateReceiver.
+ *
+ * @example
+ * ```ts
+ * import { Message } from "./message.ts";
+ * import { OpCode } from "./opcode.ts";
+ * const m = Message.create();
+ * m.bhdr.proto.opCode = OpCode.Request;
+ * m.bhdr.messageId = 42n;
+ * m.thdrs.append("Content-Type", "text/plain");
+ * m.body.append("hi");
+ * m.clone().body.text(); // "hi"
+ * ```
+ */
+export class Message {
+  #handle: StoreHandle;
+  #bhdr: BinaryHeader | null = null;
+  #thdrs: TextHeaders | null = null;
+  #body: Body | null = null;
+
+  /** A new empty standalone message; the same as `Message.create()`. */
+  constructor() {
+    this.#handle = new StoreHandle(adopted ?? new MessageStore());
+    adopted = null;
+  }
+
+  /**
+   * A new empty message outside any pool, e.g. to add to the pool with
+   * `ampe.put(Message.create())`.
+   */
+  static create(): Message {
+    return new Message();
+  }
+
+  /** The binary header, a live view. */
+  get bhdr(): BinaryHeader {
+    this.#handle.live();
+    return this.#bhdr ??= new BinaryHeader(this.#handle);
+  }
+
+  /** The text headers, a live view. */
+  get thdrs(): TextHeaders {
+    this.#handle.live();
+    return this.#thdrs ??= new TextHeaders(this.#handle);
+  }
+
+  /** The body, a live view. */
+  get body(): Body {
+    this.#handle.live();
+    return this.#body ??= new Body(this.#handle);
+  }
+
+  /** True when the engine made this message (origin bit set). */
+  isFromEngine(): boolean {
+    return (this.#handle.live().proto & ORIGIN_BIT) !== 0;
+  }
+
+  /** True when an application made this message (origin bit clear). */
+  isFromApplication(): boolean {
+    return (this.#handle.live().proto & ORIGIN_BIT) === 0;
+  }
+
+  /** True when the more flag is set. */
+  hasMore(): boolean {
+    return (this.#handle.live().proto & MORE_BIT) !== 0;
+  }
+
+  /** A new standalone message with a copy of this one's header, headers and body. */
+  clone(): Message {
+    const copy = new MessageStore();
+    copy.copyFrom(this.#handle.live());
+    return wrapStore(copy);
+  }
+
+  /** Back to a fresh message: all-zero header, no headers, no body. */
+  reset(): void {
+    this.#handle.live().reset();
+  }
+
+  static {
+    handleOf = (m) => m.#handle;
+  }
+}
+
+/**
+ * Internal: a fresh handle on `store` (the engine wraps pooled and received
+ * stores this way).
+ *
+ * @example
+ * ```ts
+ * import { storeOf, wrapStore } from "./message.ts";
+ * import { MessageStore } from "./message_store.ts";
+ * const s = new MessageStore();
+ * storeOf(wrapStore(s)) === s; // true
+ * ```
+ */
+export function wrapStore(store: MessageStore): Message {
+  adopted = store;
+  return new Message();
+}
+
+/**
+ * Internal: takes the store away from `m` (post, put, updateReceiver). From
+ * then on every use of `m` throws `AmpeError` (`nullMessage`); so does a
+ * second detach.
+ *
+ * @example
+ * ```ts
+ * import { detachStore, Message } from "./message.ts";
+ * const m = Message.create();
+ * const store = detachStore(m);
+ * // m.body now throws AmpeError (nullMessage)
+ * ```
+ */
+export function detachStore(m: Message): MessageStore {
+  return handleOf(m).release();
+}
+
+/**
+ * Internal: the store of a live message, without consuming it; throws
+ * `AmpeError` (`nullMessage`) if it was handed over.
+ *
+ * @example
+ * ```ts
+ * import { Message, storeOf } from "./message.ts";
+ * storeOf(Message.create()).channelNumber; // 0
+ * ```
+ */
+export function storeOf(m: Message): MessageStore {
+  return handleOf(m).live();
+}
+
+/**
+ * Internal: true once `m` was handed over.
+ *
+ * @example
+ * ```ts
+ * import { isConsumed, Message } from "./message.ts";
+ * isConsumed(Message.create()); // false
+ * ```
+ */
+export function isConsumed(m: Message): boolean {
+  return handleOf(m).consumed;
+}

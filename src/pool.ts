@@ -1,0 +1,161 @@
+/**
+ * The message pool (spec §7.1, §12): a LIFO free list of message stores that
+ * also acts as the receive-side backpressure valve.
+ *
+ * @module
+ */
+
+import { AmpeError } from "./ampe_error.ts";
+import { MessageStore } from "./message_store.ts";
+import { AmpeStatus } from "./status.ts";
+
+/**
+ * How `get` may obtain a message: `poolOnly` takes an idle one or returns
+ * null, `always` allocates when the pool is empty.
+ *
+ * @example
+ * ```ts
+ * import { AllocationStrategy } from "./pool.ts";
+ * AllocationStrategy.poolOnly; // "poolOnly"
+ * ```
+ */
+export const AllocationStrategy = { poolOnly: "poolOnly", always: "always" } as const;
+
+/** `"poolOnly"` or `"always"`. */
+export type AllocationStrategy = typeof AllocationStrategy[keyof typeof AllocationStrategy];
+
+/** Pool sizes as an application gives them (both optional; 0 or null means default). */
+export interface PoolOptions {
+  /** Messages created at start; default 16. */
+  initialPoolMsgs?: number | null;
+  /** Most idle messages kept; default 64, never below the initial count. */
+  maxPoolMsgs?: number | null;
+}
+
+/** Pool sizes after normalisation. */
+export interface NormalizedPoolOptions {
+  /** Messages created at start (>= 1). */
+  initialPoolMsgs: number;
+  /** Most idle messages kept (>= initialPoolMsgs). */
+  maxPoolMsgs: number;
+}
+
+const DEFAULT_INITIAL = 16;
+const DEFAULT_MAX = 64;
+
+function size(name: string, value: number | null | undefined, fallback: number): number {
+  if (value === null || value === undefined || value === 0) return fallback;
+  if (!(Number.isInteger(value) && value > 0 && value <= 0xffff)) {
+    throw new RangeError(`${name} must be an integer 0..65535, got ${value}`);
+  }
+  return value;
+}
+
+/**
+ * Spec §7.1: null, undefined or 0 give 16 and 64; a max below the initial
+ * count is raised to it. Values that are not integers 0..65535 (u16 in Zig)
+ * throw `RangeError`.
+ *
+ * @example
+ * ```ts
+ * import { normalizePoolOptions } from "./pool.ts";
+ * normalizePoolOptions({ initialPoolMsgs: 32, maxPoolMsgs: 8 });
+ * // { initialPoolMsgs: 32, maxPoolMsgs: 32 }
+ * ```
+ */
+export function normalizePoolOptions(opts?: PoolOptions | null): NormalizedPoolOptions {
+  const initialPoolMsgs = size("initialPoolMsgs", opts?.initialPoolMsgs, DEFAULT_INITIAL);
+  const maxPoolMsgs = size("maxPoolMsgs", opts?.maxPoolMsgs, DEFAULT_MAX);
+  return { initialPoolMsgs, maxPoolMsgs: Math.max(maxPoolMsgs, initialPoolMsgs) };
+}
+
+/**
+ * Idle message stores, last put first out. `onFreed` runs when a put lands
+ * in an empty pool after a `poolOnly` get was refused (the engine then
+ * resumes channels that were starved of messages).
+ *
+ * @example
+ * ```ts
+ * import { Pool } from "./pool.ts";
+ * const pool = new Pool({ initialPoolMsgs: 1, maxPoolMsgs: 1 });
+ * const a = pool.get("poolOnly"); // the one initial store
+ * pool.get("poolOnly"); // null
+ * pool.put(a!);
+ * pool.idle; // 1
+ * ```
+ */
+export class Pool {
+  readonly #idle: MessageStore[] = [];
+  readonly #max: number;
+  readonly #onFreed: (() => void) | undefined;
+  #refused = false;
+  #closed = false;
+
+  /** Creates the initial stores; the options are normalised first. */
+  constructor(opts?: PoolOptions | null, onFreed?: () => void) {
+    const { initialPoolMsgs, maxPoolMsgs } = normalizePoolOptions(opts);
+    this.#max = maxPoolMsgs;
+    this.#onFreed = onFreed;
+    for (let i = 0; i < initialPoolMsgs; i++) this.#idle.push(new MessageStore());
+  }
+
+  /** Number of idle stores. */
+  get idle(): number {
+    return this.#idle.length;
+  }
+
+  /** Most idle stores kept. */
+  get max(): number {
+    return this.#max;
+  }
+
+  /** True after `close()`. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * A reset store: the last one put back, or with `always` a new one when
+   * the pool is empty; `poolOnly` on an empty pool returns null. After
+   * `close()` throws `AmpeError` (`shutdownStarted`).
+   */
+  get(strategy: AllocationStrategy): MessageStore | null {
+    if (strategy !== AllocationStrategy.poolOnly && strategy !== AllocationStrategy.always) {
+      throw new TypeError(
+        `Allocation strategy must be "poolOnly" or "always", got ${String(strategy)}`,
+      );
+    }
+    if (this.#closed) {
+      throw new AmpeError(
+        AmpeStatus.shutdownStarted,
+        "The message pool is closed: the engine was destroyed",
+      );
+    }
+    const store = this.#idle.pop();
+    if (store !== undefined) return store;
+    if (strategy === AllocationStrategy.always) return new MessageStore();
+    this.#refused = true;
+    return null;
+  }
+
+  /**
+   * Resets `store` and keeps it unless `max` stores are already idle or the
+   * pool is closed (then it is dropped). Never throws.
+   */
+  put(store: MessageStore): void {
+    if (this.#closed) return;
+    store.reset();
+    if (this.#idle.length >= this.#max) return;
+    this.#idle.push(store);
+    if (this.#refused && this.#idle.length === 1) {
+      this.#refused = false;
+      this.#onFreed?.();
+    }
+  }
+
+  /** Drops every idle store; later puts drop theirs and gets throw. */
+  close(): void {
+    this.#closed = true;
+    this.#idle.length = 0;
+  }
+}
