@@ -1,0 +1,19 @@
+/* Library identity: ABI version and the hash of the sources it was built from. */
+#include <string.h>
+
+#include "tofu.h"
+
+#ifndef TOFU_SOURCE_HASH
+/* Builds outside scripts/build_native.sh carry no hash: 64 zeros. */
+#define TOFU_SOURCE_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+#endif
+
+_Static_assert(sizeof(TOFU_SOURCE_HASH) == 65, "TOFU_SOURCE_HASH must be 64 hex digits");
+
+TOFU_API int32_t tofu_abi_version(void) { return TOFU_ABI_VERSION; }
+
+TOFU_API int32_t tofu_source_hash(uint8_t *out, int32_t cap) {
+  if (out == NULL || cap < 64) return TOFU_E_INVAL;
+  memcpy(out, TOFU_SOURCE_HASH, 64);
+  return 64;
+}

@@ -1,0 +1,68 @@
+/*
+ * Platform layer shared by every native source: OS headers, the descriptor
+ * type, a mutex and the thread-local error slot. Nothing here is exported.
+ */
+#ifndef TOFU_PLATFORM_H
+#define TOFU_PLATFORM_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+#include <afunix.h>
+
+typedef SOCKET tofu_fd;
+#define TOFU_NO_FD INVALID_SOCKET
+
+typedef SRWLOCK tofu_mutex;
+#define TOFU_MUTEX_INIT SRWLOCK_INIT
+static inline void tofu_mutex_init(tofu_mutex *m) { InitializeSRWLock(m); }
+static inline void tofu_mutex_lock(tofu_mutex *m) { AcquireSRWLockExclusive(m); }
+static inline void tofu_mutex_unlock(tofu_mutex *m) { ReleaseSRWLockExclusive(m); }
+static inline void tofu_mutex_fini(tofu_mutex *m) { (void)m; }
+
+static inline int64_t tofu_now_ms(void) { return (int64_t)GetTickCount64(); }
+
+#else
+#include <errno.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+typedef int tofu_fd;
+#define TOFU_NO_FD (-1)
+
+typedef pthread_mutex_t tofu_mutex;
+#define TOFU_MUTEX_INIT PTHREAD_MUTEX_INITIALIZER
+static inline void tofu_mutex_init(tofu_mutex *m) { pthread_mutex_init(m, NULL); }
+static inline void tofu_mutex_lock(tofu_mutex *m) { pthread_mutex_lock(m); }
+static inline void tofu_mutex_unlock(tofu_mutex *m) { pthread_mutex_unlock(m); }
+static inline void tofu_mutex_fini(tofu_mutex *m) { pthread_mutex_destroy(m); }
+
+#include <time.h>
+static inline int64_t tofu_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+#endif
+
+/* Milliseconds left of a timeout that started at `start` (-1 stays -1). */
+static inline int32_t tofu_remaining_ms(int32_t timeout_ms, int64_t start) {
+  if (timeout_ms < 0) return -1;
+  int64_t left = (int64_t)timeout_ms - (tofu_now_ms() - start);
+  return left > 0 ? (int32_t)left : 0;
+}
+
+/* sun_path capacity of this OS (the path plus its NUL must fit). */
+#define TOFU_SUN_PATH_CAP ((int32_t)sizeof(((struct sockaddr_un *)0)->sun_path))
+
+#endif

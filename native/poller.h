@@ -1,0 +1,88 @@
+/*
+ * The poller object and the interface every backend implements.
+ *
+ * The generic layer (poller.c) owns the registration list, so "register
+ * twice", "modify before register", "unregister what is not registered" and
+ * "interest 0 = no events" behave the same on every backend. A backend only
+ * mirrors interest changes into its OS mechanism and waits.
+ */
+#ifndef TOFU_POLLER_H
+#define TOFU_POLLER_H
+
+#include <stdint.h>
+
+#include "handles.h"
+#include "platform.h"
+#include "wake.h"
+
+struct tofu_socket;
+
+/* One registered socket. interest 0 = registered but outside the OS set. */
+struct tofu_registration {
+  struct tofu_socket *sock;
+  tofu_fd fd;
+  int32_t token;
+  int32_t interest;
+};
+
+struct tofu_poller;
+
+struct tofu_backend {
+  int32_t id;
+  /* Creates the OS state (the user wake channel is already open). */
+  int32_t (*open)(struct tofu_poller *p);
+  void (*close)(struct tofu_poller *p);
+  /* Mirrors an interest change of fd into the OS set; called with p->lock
+   * held. old_interest 0 = not in the OS set; new_interest 0 = remove. */
+  int32_t (*update)(struct tofu_poller *p, tofu_fd fd, int32_t token, int32_t old_interest,
+                    int32_t new_interest);
+  /* tofu_poller_wait / tofu_poller_park bodies (arguments already valid). */
+  int32_t (*wait)(struct tofu_poller *p, int32_t *events, int32_t capacity, int32_t timeout_ms);
+  int32_t (*park)(struct tofu_poller *p, int32_t timeout_ms);
+  /* The 8 raw-mask constants (see tofu_mask_bits). */
+  void (*mask_bits)(int32_t out[8]);
+};
+
+struct tofu_poller {
+  struct tofu_object base;
+  const struct tofu_backend *backend;
+  struct tofu_wake wake; /* user wakes; consumed by wait, observed by park */
+  atomic_int destroyed;  /* set by tofu_poller_destroy; parks then return */
+  tofu_mutex lock;       /* guards the registrations (park reads them) */
+  struct tofu_registration *regs;
+  int32_t reg_count;
+  int32_t reg_capacity;
+  void *state; /* the backend's own data */
+};
+
+/* Backends compiled into this library, by OS. */
+#if defined(__linux__)
+#define TOFU_HAVE_EPOLL 1
+#endif
+#if defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__) ||   \
+    defined(__DragonFly__)
+#define TOFU_HAVE_KQUEUE 1
+#endif
+#if defined(_WIN32)
+#define TOFU_HAVE_WSAPOLL 1
+#else
+#define TOFU_HAVE_POLL 1
+#endif
+
+#ifdef TOFU_HAVE_EPOLL
+extern const struct tofu_backend tofu_backend_epoll;
+#endif
+#ifdef TOFU_HAVE_KQUEUE
+extern const struct tofu_backend tofu_backend_kqueue;
+#endif
+#ifdef TOFU_HAVE_POLL
+extern const struct tofu_backend tofu_backend_poll;
+#endif
+#ifdef TOFU_HAVE_WSAPOLL
+extern const struct tofu_backend tofu_backend_wsapoll;
+#endif
+
+/* Removes sock from its poller, if any (used by tofu_close). */
+void tofu_poller_detach(struct tofu_socket *sock);
+
+#endif

@@ -1,0 +1,245 @@
+/*
+ * The poll backend: POSIX poll(2) (TOFU_BACKEND_POLL) and, with the same
+ * code, Windows WSAPoll (TOFU_BACKEND_WSAPOLL).
+ *
+ * poll keeps no OS-side set: every wait and park builds its descriptor array
+ * from the registration list under p->lock. A park already blocked in poll
+ * would miss interest changes made meanwhile, so while a park runs every
+ * change signals a second, internal wake channel ("rebuild") that only the
+ * park watches; the park then rebuilds its array and goes on waiting.
+ */
+#include "poller.h"
+
+#if defined(TOFU_HAVE_POLL) || defined(TOFU_HAVE_WSAPOLL)
+#include <stdlib.h>
+
+#include "errors.h"
+#include "tofu.h"
+
+#if defined(_WIN32)
+typedef WSAPOLLFD os_pollfd;
+#define os_poll(fds, n, timeout) WSAPoll((fds), (ULONG)(n), (timeout))
+#define OS_POLL_FAILED SOCKET_ERROR
+#define WANT_READ POLLRDNORM
+#define WANT_WRITE POLLWRNORM
+#define BACKEND_ID TOFU_BACKEND_WSAPOLL
+#else
+#include <poll.h>
+typedef struct pollfd os_pollfd;
+#define os_poll(fds, n, timeout) poll((fds), (nfds_t)(n), (timeout))
+#define OS_POLL_FAILED (-1)
+#if defined(POLLRDHUP)
+#define WANT_READ (POLLIN | POLLRDHUP)
+#else
+#define WANT_READ POLLIN
+#endif
+#define WANT_WRITE POLLOUT
+#define BACKEND_ID TOFU_BACKEND_POLL
+#endif
+
+/* A descriptor array with the token of each entry. */
+struct poll_set {
+  os_pollfd *fds;
+  int32_t *tokens;
+  int32_t capacity;
+};
+
+struct poll_state {
+  struct tofu_wake rebuild;
+  int32_t parking;      /* parks in progress; guarded by p->lock */
+  atomic_int own_busy;  /* 1 while a wait uses `own` */
+  struct poll_set own;  /* reused by wait so the hot path does not allocate */
+};
+
+static struct poll_state *state_of(struct tofu_poller *p) { return p->state; }
+
+static int32_t poll_open(struct tofu_poller *p) {
+  struct poll_state *st = calloc(1, sizeof *st);
+  if (st == NULL) return TOFU_E_NOMEM;
+  int32_t code = tofu_wake_open(&st->rebuild);
+  if (code < 0) {
+    free(st);
+    return code;
+  }
+  p->state = st;
+  return TOFU_OK;
+}
+
+static void free_set(struct poll_set *set) {
+  free(set->fds);
+  free(set->tokens);
+}
+
+static void poll_close(struct tofu_poller *p) {
+  struct poll_state *st = state_of(p);
+  if (st == NULL) return;
+  tofu_wake_close(&st->rebuild);
+  free_set(&st->own);
+  free(st);
+  p->state = NULL;
+}
+
+static int32_t poll_update(struct tofu_poller *p, tofu_fd fd, int32_t token, int32_t old_interest,
+                           int32_t new_interest) {
+  (void)fd;
+  (void)token;
+  (void)old_interest;
+  (void)new_interest;
+  struct poll_state *st = state_of(p);
+  if (st->parking > 0) tofu_wake_signal(&st->rebuild);
+  return TOFU_OK;
+}
+
+static int grow_set(struct poll_set *set, int32_t wanted) {
+  if (wanted <= set->capacity) return 1;
+  os_pollfd *fds = realloc(set->fds, (size_t)wanted * sizeof *fds);
+  if (fds == NULL) return 0;
+  set->fds = fds;
+  int32_t *tokens = realloc(set->tokens, (size_t)wanted * sizeof *tokens);
+  if (tokens == NULL) return 0;
+  set->tokens = tokens;
+  set->capacity = wanted;
+  return 1;
+}
+
+static void put_fd(struct poll_set *set, int32_t at, tofu_fd fd, short events, int32_t token) {
+  set->fds[at].fd = fd;
+  set->fds[at].events = events;
+  set->fds[at].revents = 0;
+  set->tokens[at] = token;
+}
+
+/* Fills set with the wake channel(s) first, then every registration with a
+ * non-zero interest; p->lock held. Returns the entry count or TOFU_E_NOMEM. */
+static int32_t build_set(struct tofu_poller *p, struct poll_set *set, int with_rebuild) {
+  int32_t fixed = with_rebuild ? 2 : 1;
+  if (!grow_set(set, fixed + p->reg_count)) return TOFU_E_NOMEM;
+  int32_t n = 0;
+  put_fd(set, n++, p->wake.read_fd, WANT_READ, 0);
+  if (with_rebuild) put_fd(set, n++, state_of(p)->rebuild.read_fd, WANT_READ, 0);
+  for (int32_t i = 0; i < p->reg_count; i++) {
+    const struct tofu_registration *r = &p->regs[i];
+    if (r->interest == 0) continue;
+    short events = 0;
+    if (r->interest & TOFU_INTEREST_READ) events |= WANT_READ;
+    if (r->interest & TOFU_INTEREST_WRITE) events |= WANT_WRITE;
+    put_fd(set, n++, r->fd, events, r->token);
+  }
+  return n;
+}
+
+static int32_t wait_with(struct tofu_poller *p, struct poll_set *set, int32_t *events,
+                         int32_t capacity, int32_t timeout_ms) {
+  tofu_mutex_lock(&p->lock);
+  int32_t n = build_set(p, set, 0);
+  tofu_mutex_unlock(&p->lock);
+  if (n < 0) return n;
+  int ready = os_poll(set->fds, n, timeout_ms);
+  if (ready == OS_POLL_FAILED) {
+    int32_t code = tofu_fail();
+    return code == TOFU_E_AGAIN ? 0 : code; /* EINTR: a spurious empty wait */
+  }
+  if (set->fds[0].revents != 0) tofu_wake_drain(&p->wake);
+  int32_t count = 0;
+  for (int32_t i = 1; i < n && count < capacity; i++) {
+    if (set->fds[i].revents == 0) continue;
+    events[2 * count] = set->tokens[i];
+    events[2 * count + 1] = (int32_t)(unsigned short)set->fds[i].revents;
+    count++;
+  }
+  return count;
+}
+
+static int32_t poll_wait_events(struct tofu_poller *p, int32_t *events, int32_t capacity,
+                                int32_t timeout_ms) {
+  struct poll_state *st = state_of(p);
+  if (atomic_exchange(&st->own_busy, 1) == 0) {
+    int32_t count = wait_with(p, &st->own, events, capacity, timeout_ms);
+    atomic_store(&st->own_busy, 0);
+    return count;
+  }
+  /* Another thread is waiting too (outside the contract): do not share. */
+  struct poll_set local = {0};
+  int32_t count = wait_with(p, &local, events, capacity, timeout_ms);
+  free_set(&local);
+  return count;
+}
+
+static int32_t poll_park(struct tofu_poller *p, int32_t timeout_ms) {
+  struct poll_state *st = state_of(p);
+  struct poll_set set = {0}; /* parks are rare: a fresh array each time */
+  int64_t start = tofu_now_ms();
+  int32_t result;
+  tofu_mutex_lock(&p->lock);
+  st->parking++;
+  tofu_mutex_unlock(&p->lock);
+  for (;;) {
+    tofu_mutex_lock(&p->lock);
+    int32_t n = build_set(p, &set, 1);
+    tofu_mutex_unlock(&p->lock);
+    if (n < 0) {
+      result = n;
+      break;
+    }
+    int ready = os_poll(set.fds, n, tofu_remaining_ms(timeout_ms, start));
+    if (ready == OS_POLL_FAILED) {
+      int32_t code = tofu_fail();
+      result = code == TOFU_E_AGAIN ? 1 : code;
+      break;
+    }
+    if (atomic_load(&p->destroyed)) {
+      result = 1;
+      break;
+    }
+    int rebuild = set.fds[1].revents != 0;
+    if (ready > rebuild) { /* the wake or a socket: report, consume nothing */
+      result = 1;
+      break;
+    }
+    if (!rebuild) {
+      result = 0;
+      break;
+    }
+    tofu_wake_drain(&st->rebuild);
+  }
+  tofu_mutex_lock(&p->lock);
+  st->parking--;
+  tofu_mutex_unlock(&p->lock);
+  free_set(&set);
+  return result;
+}
+
+static void poll_mask_bits(int32_t out[8]) {
+#if defined(_WIN32)
+  out[0] = POLLRDNORM;
+  out[1] = POLLWRNORM;
+#else
+  out[0] = POLLIN;
+  out[1] = POLLOUT;
+#endif
+  out[2] = POLLERR;
+  out[3] = POLLHUP;
+  out[4] = POLLNVAL;
+#if defined(POLLRDHUP) && !defined(_WIN32)
+  out[5] = POLLRDHUP;
+#else
+  out[5] = 0;
+#endif
+  out[6] = 0;
+  out[7] = 0;
+}
+
+#if defined(_WIN32)
+const struct tofu_backend tofu_backend_wsapoll = {
+#else
+const struct tofu_backend tofu_backend_poll = {
+#endif
+    .id = BACKEND_ID,
+    .open = poll_open,
+    .close = poll_close,
+    .update = poll_update,
+    .wait = poll_wait_events,
+    .park = poll_park,
+    .mask_bits = poll_mask_bits,
+};
+#endif
