@@ -14,6 +14,9 @@ import { MORE_BIT, ORIGIN_BIT } from "./proto.ts";
 import { StoreHandle } from "./store_handle.ts";
 import { TextHeaders } from "./text_headers.ts";
 
+// The engine reaches the post checks through this module.
+export { checkAndPrepare } from "./post_check.ts";
+
 // A store for the next constructor call to adopt (set only by wrapStore).
 let adopted: MessageStore | null = null;
 

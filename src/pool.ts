@@ -27,9 +27,9 @@ export type AllocationStrategy = typeof AllocationStrategy[keyof typeof Allocati
 /** Pool sizes as an application gives them (both optional; 0 or null means default). */
 export interface PoolOptions {
   /** Messages created at start; default 16. */
-  initialPoolMsgs?: number | null;
+  initialPoolMsgs?: number | null | undefined;
   /** Most idle messages kept; default 64, never below the initial count. */
-  maxPoolMsgs?: number | null;
+  maxPoolMsgs?: number | null | undefined;
 }
 
 /** Pool sizes after normalisation. */
@@ -77,7 +77,7 @@ export function normalizePoolOptions(opts?: PoolOptions | null): NormalizedPoolO
  * @example
  * ```ts
  * import { Pool } from "./pool.ts";
- * const pool = new Pool({ initialPoolMsgs: 1, maxPoolMsgs: 1 });
+ * const pool = new Pool(1, 1);
  * const a = pool.get("poolOnly"); // the one initial store
  * pool.get("poolOnly"); // null
  * pool.put(a!);
@@ -91,9 +91,15 @@ export class Pool {
   #refused = false;
   #closed = false;
 
-  /** Creates the initial stores; the options are normalised first. */
-  constructor(opts?: PoolOptions | null, onFreed?: () => void) {
-    const { initialPoolMsgs, maxPoolMsgs } = normalizePoolOptions(opts);
+  /**
+   * Creates `initial` stores and keeps at most `max` idle ones; both are
+   * normalised first (see {@linkcode normalizePoolOptions}).
+   */
+  constructor(initial?: number | null, max?: number | null, onFreed?: () => void) {
+    const { initialPoolMsgs, maxPoolMsgs } = normalizePoolOptions({
+      initialPoolMsgs: initial,
+      maxPoolMsgs: max,
+    });
     this.#max = maxPoolMsgs;
     this.#onFreed = onFreed;
     for (let i = 0; i < initialPoolMsgs; i++) this.#idle.push(new MessageStore());
