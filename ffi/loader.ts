@@ -148,8 +148,8 @@ function pickCandidate(options: LoadOptions, attempts: LoadAttempt[]): Candidate
 
 /** Checks the file before it is loaded; returns a reason when it must not be. */
 function checkFile(candidate: Candidate): string | undefined {
-  const expected = candidate.manifest?.sha256;
-  if (expected === undefined) return undefined;
+  if (candidate.manifest === undefined) return undefined;
+  const expected = candidate.manifest.sha256;
   let actual: string;
   try {
     actual = fileSha256(candidate.path);

@@ -15,8 +15,8 @@ export interface ManifestEntry {
   readonly file: string;
   /** Hex SHA-256 of the native sources (what `tofu_source_hash()` must report). */
   readonly sourceHash: string;
-  /** Hex SHA-256 of the library file itself, when recorded. */
-  readonly sha256?: string;
+  /** Hex SHA-256 of the library file itself. */
+  readonly sha256: string;
 }
 
 /** The manifest's file name inside the prebuilt directory. */
@@ -30,30 +30,35 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * Reads the manifest entry of `target` from `dir`. Returns `undefined` when
  * there is no manifest at all (a development tree before the first build);
  * throws when the manifest cannot be read, is malformed, or lacks the target.
+ *
+ * The manifest holds `sourceHash` once for all libraries and a `targets`
+ * array of `{ target, file, sha256, ... }`.
  */
 export function readManifestEntry(dir: string, target: string): ManifestEntry | undefined {
-  const file = join(dir, MANIFEST_FILE);
+  const path = join(dir, MANIFEST_FILE);
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readFileSync(path, "utf8");
   } catch (error) {
     if ((error as { code?: unknown }).code === "ENOENT") return undefined;
     throw error;
   }
   const manifest: unknown = JSON.parse(text);
-  const targets = isRecord(manifest) ? manifest.targets : undefined;
-  const entry = isRecord(targets) ? targets[target] : undefined;
+  if (!isRecord(manifest) || !Array.isArray(manifest.targets)) {
+    throw new Error(`The manifest ${path} has no "targets" list`);
+  }
+  const entry: unknown = manifest.targets.find((t) => isRecord(t) && t.target === target);
   if (!isRecord(entry)) {
-    throw new Error(`The manifest ${file} has no entry for the target "${target}"`);
+    throw new Error(`The manifest ${path} has no entry for the target "${target}"`);
   }
-  const sourceHash = entry.sourceHash ?? (isRecord(manifest) ? manifest.sourceHash : undefined);
-  const { file: libFile, sha256 } = entry;
-  if (typeof libFile !== "string" || typeof sourceHash !== "string") {
-    throw new Error(`The manifest ${file} entry "${target}" lacks "file" or "sourceHash"`);
+  const { sourceHash } = manifest;
+  const { file, sha256 } = entry;
+  if (typeof sourceHash !== "string" || typeof file !== "string" || typeof sha256 !== "string") {
+    throw new Error(
+      `The manifest ${path} lacks "sourceHash", or "file" or "sha256" of "${target}"`,
+    );
   }
-  return typeof sha256 === "string"
-    ? { file: libFile, sourceHash, sha256 }
-    : { file: libFile, sourceHash };
+  return { file, sourceHash, sha256 };
 }
 
 /** Hex SHA-256 of a file's bytes. */

@@ -1,9 +1,9 @@
 /**
  * Which prebuilt library fits this process: OS, CPU and (on Linux) C library.
  *
- * Target names follow the npm convention of `process.platform` and
- * `process.arch`, with `-gnu` or `-musl` on Linux: `linux-x64-gnu`,
- * `linux-arm64-musl`, `darwin-arm64`, `win32-x64`, ...
+ * Target names are `<os>-<arch>` as in `scripts/native_common.sh`, with
+ * `-gnu` or `-musl` on Linux: `linux-x64-gnu`, `linux-arm64-musl`,
+ * `darwin-arm64`, `windows-x64`, ...
  *
  * @module
  */
@@ -22,11 +22,12 @@ export interface Target {
 /** The C library of a Linux process. */
 export type Libc = "gnu" | "musl";
 
-const FILE_NAMES: Readonly<Record<string, string>> = {
-  linux: "libtofu.so",
-  freebsd: "libtofu.so",
-  darwin: "libtofu.dylib",
-  win32: "tofu.dll",
+/** Target OS name and library file name per `process.platform`. */
+const OSES: Readonly<Record<string, { name: string; fileName: string }>> = {
+  linux: { name: "linux", fileName: "libtofu.so" },
+  freebsd: { name: "freebsd", fileName: "libtofu.so" },
+  darwin: { name: "darwin", fileName: "libtofu.dylib" },
+  win32: { name: "windows", fileName: "tofu.dll" },
 };
 
 /**
@@ -59,11 +60,11 @@ export function detectLibc(): Libc {
  */
 export function currentTarget(libc: () => Libc = detectLibc): Target | string {
   const { platform, arch } = process;
-  const fileName = FILE_NAMES[platform];
-  if (fileName === undefined) return `no prebuilt library exists for the OS "${platform}"`;
+  const os = OSES[platform];
+  if (os === undefined) return `no prebuilt library exists for the OS "${platform}"`;
   if (arch !== "x64" && arch !== "arm64") {
     return `no prebuilt library exists for the CPU "${arch}" on ${platform}`;
   }
-  const name = platform === "linux" ? `linux-${arch}-${libc()}` : `${platform}-${arch}`;
-  return { name, fileName };
+  const name = platform === "linux" ? `linux-${arch}-${libc()}` : `${os.name}-${arch}`;
+  return { name, fileName: os.fileName };
 }

@@ -1,0 +1,477 @@
+// The poller contract (scenario S-113) for every backend compiled into the
+// native library that runs on this OS, plus the park (the wait that runs off
+// the JS thread) and its lifecycle. Real sockets, the real library.
+
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { pathToFileURL } from "node:url";
+import { BackendId, Interest, loadNative, NativeError } from "../ffi/mod.ts";
+
+const native = loadNative();
+const enc = (text: string) => new TextEncoder().encode(text);
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const LOOPBACK = enc("127.0.0.1");
+/** Far longer than anything here takes; a wait that hits it means "nothing happened". */
+const LONG_MS = 10_000;
+/** How long a test waits for something that must happen. */
+const DEADLINE_MS = 5_000;
+
+const BACKEND_NAMES = ["default", "epoll", "kqueue", "poll", "wsapoll"] as const;
+
+/** Descriptors of this process (Linux), to prove that nothing leaks. */
+function openFds(): number {
+  return process.platform === "linux" ? readdirSync("/proc/self/fd").length : 0;
+}
+
+/** Closes whatever a test opened, even when it fails. */
+class Scope {
+  readonly #sockets: number[] = [];
+  readonly #pollers: number[] = [];
+
+  socket(handle: number, what = "socket"): number {
+    assert.ok(handle >= 0, `${what} failed with code ${handle}`);
+    this.#sockets.push(handle);
+    return handle;
+  }
+
+  poller(backend: number): number {
+    const poller = native.pollerCreate(backend);
+    assert.ok(poller >= 0, `pollerCreate(${backend}) failed with code ${poller}`);
+    this.#pollers.push(poller);
+    return poller;
+  }
+
+  /** Marks a socket as already closed by the test. */
+  forget(handle: number): void {
+    this.#sockets.splice(this.#sockets.indexOf(handle), 1);
+  }
+
+  closeAll(): void {
+    for (const sock of this.#sockets.splice(0)) native.close(sock, true);
+    for (const poller of this.#pollers.splice(0)) native.pollerDestroy(poller);
+  }
+}
+
+/** Runs `body` and checks that native handles and descriptors are back where they were. */
+function leakFree(body: (scope: Scope) => Promise<void> | void): () => Promise<void> {
+  return async () => {
+    const handles = native.handleCount();
+    const fds = openFds();
+    const scope = new Scope();
+    try {
+      await body(scope);
+    } finally {
+      scope.closeAll();
+    }
+    assert.equal(native.handleCount(), handles, "native handles leaked");
+    assert.equal(openFds(), fds, "descriptors leaked");
+  };
+}
+
+/** Retries `attempt` until it gives a value, failing after DEADLINE_MS. */
+async function until<T>(what: string, attempt: () => T | undefined): Promise<T> {
+  const deadline = Date.now() + DEADLINE_MS;
+  for (;;) {
+    const value = attempt();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await sleep(1);
+  }
+}
+
+/** A connected TCP pair on loopback: `client` connected to `server` (accepted). */
+async function tcpPair(scope: Scope): Promise<{ client: number; server: number }> {
+  const listener = scope.socket(native.tcpListen(LOOPBACK, 0, 16), "tcpListen");
+  const client = scope.socket(native.tcpConnect(LOOPBACK, native.localPort(listener)));
+  const out = new Int32Array(1);
+  const server = scope.socket(
+    await until("accept", () => native.accept(listener, out) === 1 ? out[0] : undefined),
+  );
+  await until("connect", () => native.connectCheck(client) === 0 ? true : undefined);
+  native.close(listener, true);
+  scope.forget(listener);
+  return { client, server };
+}
+
+/** Sends all of `data` (small enough never to block). */
+function sendAll(sock: number, data: Uint8Array): void {
+  assert.equal(native.send(sock, data, 0, data.length), data.length);
+}
+
+/** One backend's view of raw masks. */
+class Masks {
+  readonly #bits: Int32Array;
+  constructor(backend: number) {
+    this.#bits = native.maskBits(backend);
+  }
+  readable(mask: number): boolean {
+    return (mask & this.#bits[0]!) !== 0;
+  }
+  writable(mask: number): boolean {
+    return (mask & this.#bits[1]!) !== 0;
+  }
+}
+
+/** Waits once and merges the raw masks per token. */
+function waitEvents(poller: number, timeoutMs: number): Map<number, number> {
+  const events = new Int32Array(128);
+  const n = native.pollerWait(poller, events, timeoutMs);
+  assert.ok(n >= 0, `pollerWait failed with code ${n}`);
+  const byToken = new Map<number, number>();
+  for (let i = 0; i < n; i++) {
+    const token = events[2 * i]!;
+    byToken.set(token, (byToken.get(token) ?? 0) | events[2 * i + 1]!);
+  }
+  return byToken;
+}
+
+/** Waits until `done` holds for the events seen so far; returns them. */
+async function eventsUntil(
+  poller: number,
+  what: string,
+  done: (seen: Map<number, number>) => boolean,
+): Promise<Map<number, number>> {
+  const seen = new Map<number, number>();
+  return await until(what, () => {
+    for (const [token, mask] of waitEvents(poller, 10)) {
+      seen.set(token, (seen.get(token) ?? 0) | mask);
+    }
+    return done(seen) ? seen : undefined;
+  });
+}
+
+interface Backend {
+  id: number;
+  name: string;
+  skip: string | false;
+}
+
+/** Backends compiled in, each with why it is skipped when it cannot run here. */
+function runnableBackends(): Backend[] {
+  const compiled = native.backends();
+  const result: Backend[] = [];
+  for (const id of [BackendId.epoll, BackendId.kqueue, BackendId.poll, BackendId.wsapoll]) {
+    if ((compiled & (1 << id)) === 0) continue;
+    const poller = native.pollerCreate(id);
+    if (poller >= 0) native.pollerDestroy(poller);
+    const skip = poller >= 0 ? false : `pollerCreate(${id}) gives code ${poller} on this OS`;
+    result.push({ id, name: BACKEND_NAMES[id], skip });
+  }
+  return result;
+}
+
+// The Bun adapter starts park workers lazily and keeps them; start them now so
+// that the runtime's own descriptors do not count as leaks in the first test.
+async function warmUp(): Promise<void> {
+  const pollers = [0, 1, 2, 3].map(() => native.pollerCreate(BackendId.default));
+  await Promise.all(pollers.map((poller) => native.pollerPark(poller, 0)));
+  for (const poller of pollers) native.pollerDestroy(poller);
+  await sleep(1);
+}
+await warmUp();
+
+const backends = runnableBackends();
+
+test("at least one backend is compiled in and runs here", () => {
+  assert.ok(backends.some((b) => !b.skip), `backends mask ${native.backends()}`);
+  assert.ok(backends.some((b) => b.id === native.defaultBackend()), "the default backend runs");
+});
+
+for (const { id, name, skip } of backends) {
+  describe(`poller backend ${name}`, { skip }, () => {
+    const masks = skip ? undefined : new Masks(id);
+    const m = () => masks!;
+
+    test(
+      "reports the backend it uses",
+      leakFree((scope) => {
+        assert.equal(native.pollerBackend(scope.poller(id)), id);
+      }),
+    );
+
+    test(
+      "(a) read interest with no data times out; (b) data from the peer makes it readable",
+      leakFree(async (scope) => {
+        const poller = scope.poller(id);
+        const { client, server } = await tcpPair(scope);
+        assert.equal(native.pollerRegister(poller, client, 7, Interest.read), 0);
+        assert.equal(waitEvents(poller, 50).size, 0);
+        sendAll(server, enc("x"));
+        const seen = await eventsUntil(poller, "readable", (s) => s.has(7));
+        assert.ok(m().readable(seen.get(7)!));
+        assert.ok(!m().writable(seen.get(7)!), "write was not asked for");
+      }),
+    );
+
+    test(
+      "(c) write interest on a fresh socket is writable at once; (d) unregistered, it times out",
+      leakFree(async (scope) => {
+        const poller = scope.poller(id);
+        const { client } = await tcpPair(scope);
+        assert.equal(native.pollerRegister(poller, client, 3, Interest.write), 0);
+        const seen = waitEvents(poller, LONG_MS);
+        assert.ok(m().writable(seen.get(3) ?? 0));
+        assert.equal(native.pollerUnregister(poller, client), 0);
+        assert.equal(waitEvents(poller, 50).size, 0);
+        assert.equal(native.pollerUnregister(poller, client), 0, "unregistering twice is fine");
+      }),
+    );
+
+    test(
+      "(e) modify read -> write reports write and no longer read",
+      leakFree(async (scope) => {
+        const poller = scope.poller(id);
+        const { client, server } = await tcpPair(scope);
+        sendAll(server, enc("pending"));
+        assert.equal(native.pollerRegister(poller, client, 1, Interest.read), 0);
+        await eventsUntil(poller, "readable", (s) => m().readable(s.get(1) ?? 0));
+        assert.equal(native.pollerModify(poller, client, 1, Interest.write), 0);
+        const mask = waitEvents(poller, LONG_MS).get(1) ?? 0;
+        assert.ok(m().writable(mask));
+        assert.ok(!m().readable(mask), "read interest was dropped");
+      }),
+    );
+
+    test(
+      "(f) two sockets both written are both readable",
+      leakFree(async (scope) => {
+        const poller = scope.poller(id);
+        const a = await tcpPair(scope);
+        const b = await tcpPair(scope);
+        assert.equal(native.pollerRegister(poller, a.client, 10, Interest.read), 0);
+        assert.equal(native.pollerRegister(poller, b.client, 20, Interest.read), 0);
+        sendAll(a.server, enc("a"));
+        sendAll(b.server, enc("b"));
+        const seen = await eventsUntil(poller, "both readable", (s) => s.has(10) && s.has(20));
+        assert.ok(m().readable(seen.get(10)!) && m().readable(seen.get(20)!));
+      }),
+    );
+
+    test(
+      "(g) events carry the token of the socket that is ready, and a modified token",
+      leakFree(async (scope) => {
+        const poller = scope.poller(id);
+        const a = await tcpPair(scope);
+        const b = await tcpPair(scope);
+        assert.equal(native.pollerRegister(poller, a.client, 1, Interest.read), 0);
+        assert.equal(native.pollerRegister(poller, b.client, 2, Interest.read), 0);
+        sendAll(a.server, enc("only a"));
+        const seen = await eventsUntil(poller, "token 1", (s) => s.has(1));
+        assert.ok(!seen.has(2), "the idle socket's token got no event");
+        assert.equal(native.pollerModify(poller, a.client, 99, Interest.read), 0);
+        const after = waitEvents(poller, LONG_MS);
+        assert.deepEqual([...after.keys()], [99]);
+      }),
+    );
+
+    test(
+      "(h) a listener with a pending client is readable (accept on)",
+      leakFree(async (scope) => {
+        const poller = scope.poller(id);
+        const listener = scope.socket(native.tcpListen(LOOPBACK, 0, 16));
+        assert.equal(native.pollerRegister(poller, listener, 5, Interest.read), 0);
+        assert.equal(waitEvents(poller, 50).size, 0);
+        scope.socket(native.tcpConnect(LOOPBACK, native.localPort(listener)));
+        const seen = await eventsUntil(poller, "accept readiness", (s) => s.has(5));
+        assert.ok(m().readable(seen.get(5)!));
+      }),
+    );
+
+    test(
+      "(i) registering twice and modifying before registering both succeed",
+      leakFree(async (scope) => {
+        const poller = scope.poller(id);
+        const { client } = await tcpPair(scope);
+        assert.equal(native.pollerRegister(poller, client, 1, Interest.read), 0);
+        assert.equal(native.pollerRegister(poller, client, 2, Interest.write), 0);
+        assert.ok(
+          m().writable(waitEvents(poller, LONG_MS).get(2) ?? 0),
+          "second register = modify",
+        );
+        const other = await tcpPair(scope);
+        assert.equal(native.pollerModify(poller, other.client, 3, Interest.write), 0);
+        const seen = await eventsUntil(poller, "token 3", (s) => s.has(3));
+        assert.ok(m().writable(seen.get(3)!), "modify of an unregistered socket = register");
+      }),
+    );
+
+    test(
+      "(j) wake: none -> wait times out; woken -> wait and park return; drained -> timeout",
+      leakFree(async (scope) => {
+        const poller = scope.poller(id);
+        assert.equal(waitEvents(poller, 100).size, 0);
+        assert.equal(native.pollerWake(poller), 0);
+        assert.equal(native.pollerWake(poller), 0, "wakes coalesce");
+        const start = Date.now();
+        assert.equal(waitEvents(poller, LONG_MS).size, 0, "a wake is consumed, not reported");
+        assert.ok(Date.now() - start < LONG_MS / 2, "the wake ended the wait, not its timeout");
+        assert.equal(waitEvents(poller, 100).size, 0, "drained: times out again");
+        assert.equal(await native.pollerPark(poller, 100), 0, "drained: a park times out");
+
+        const parked = native.pollerPark(poller, LONG_MS);
+        await sleep(20);
+        assert.equal(native.pollerWake(poller), 0);
+        assert.equal(await parked, 1, "a pending park resolves on wake, not on its timeout");
+        assert.equal(waitEvents(poller, 0).size, 0, "the park consumed nothing; the wait does");
+        assert.equal(await native.pollerPark(poller, 50), 0, "drained again");
+      }),
+    );
+
+    test(
+      "interest 0 gives no events, even after the peer hung up",
+      leakFree(async (scope) => {
+        const poller = scope.poller(id);
+        const { client, server } = await tcpPair(scope);
+        sendAll(server, enc("unread"));
+        assert.equal(native.pollerRegister(poller, client, 4, 0), 0);
+        native.close(server, true);
+        scope.forget(server);
+        await sleep(20);
+        assert.equal(waitEvents(poller, 100).size, 0);
+        assert.equal(await native.pollerPark(poller, 100), 0);
+        assert.equal(native.pollerModify(poller, client, 4, Interest.read), 0);
+        const seen = await eventsUntil(poller, "hang-up after interest", (s) => s.has(4));
+        assert.ok(seen.get(4)! !== 0);
+      }),
+    );
+
+    test(
+      "a park resolves when a socket becomes ready, and leaves the event to wait",
+      leakFree(async (scope) => {
+        const poller = scope.poller(id);
+        const { client, server } = await tcpPair(scope);
+        assert.equal(native.pollerRegister(poller, client, 8, Interest.read), 0);
+        const parked = native.pollerPark(poller, LONG_MS);
+        await sleep(20);
+        sendAll(server, enc("wake up"));
+        assert.equal(await parked, 1);
+        assert.ok(m().readable(waitEvents(poller, 0).get(8) ?? 0));
+      }),
+    );
+
+    test(
+      "a park observes an interest change made while it is parked",
+      leakFree(async (scope) => {
+        const poller = scope.poller(id);
+        const { client } = await tcpPair(scope);
+        assert.equal(native.pollerRegister(poller, client, 9, Interest.read), 0);
+        const parked = native.pollerPark(poller, LONG_MS);
+        await sleep(20);
+        assert.equal(native.pollerModify(poller, client, 9, Interest.write), 0);
+        assert.equal(await parked, 1, "the parked wait saw the new write interest");
+        assert.ok(m().writable(waitEvents(poller, 0).get(9) ?? 0));
+      }),
+    );
+
+    test(
+      "several pollers park at once, each woken by its own socket",
+      leakFree(async (scope) => {
+        const count = 3;
+        const pollers = Array.from({ length: count }, () => scope.poller(id));
+        const pairs = [];
+        for (let i = 0; i < count; i++) {
+          const pair = await tcpPair(scope);
+          assert.equal(native.pollerRegister(pollers[i]!, pair.client, 100 + i, Interest.read), 0);
+          pairs.push(pair);
+        }
+        const parks = pollers.map((poller) => native.pollerPark(poller, LONG_MS));
+        await sleep(20);
+        for (let i = count - 1; i >= 0; i--) {
+          sendAll(pairs[i]!.server, enc(`to ${i}`));
+          assert.equal(await parks[i], 1, `poller ${i} woke`);
+        }
+        for (let i = 0; i < count; i++) {
+          assert.deepEqual([...waitEvents(pollers[i]!, 0).keys()], [100 + i]);
+        }
+      }),
+    );
+
+    test(
+      "destroying a poller ends its pending park",
+      leakFree(async () => {
+        const poller = native.pollerCreate(id);
+        assert.ok(poller >= 0);
+        const parked = native.pollerPark(poller, LONG_MS);
+        await sleep(20);
+        assert.equal(native.pollerDestroy(poller), 0);
+        assert.notEqual(await parked, 0, "the park ended by the destroy, not by its timeout");
+        assert.equal(native.pollerWake(poller), NativeError.badHandle);
+        assert.equal(native.pollerDestroy(poller), NativeError.badHandle);
+      }),
+    );
+  });
+}
+
+/** The runtime's command line to run a script file. */
+function runtimeArgs(file: string, denoTest: boolean): string[] {
+  if (typeof process.versions.bun === "string") return [file];
+  return denoTest
+    ? ["test", "-A", "--no-check", "--sanitize-ops", "--sanitize-resources", file]
+    : ["run", "-A", "--no-check", file];
+}
+
+/** A park, a wake, a destroy and an unload, as a script for a fresh process. */
+function lifecycleScript(asDenoTest: boolean): string {
+  const mod = pathToFileURL(join(import.meta.dirname!, "..", "ffi", "mod.ts")).href;
+  const body = `
+    const native = loadNative();
+    const poller = native.pollerCreate(0);
+    if (poller < 0) throw new Error("pollerCreate " + poller);
+    const parked = native.pollerPark(poller, 60000);
+    await new Promise((r) => setTimeout(r, 20));
+    native.pollerWake(poller);
+    const woken = await parked;
+    const ended = native.pollerPark(poller, 60000);
+    native.pollerDestroy(poller);
+    await ended;
+    native.unload();
+    console.log("lifecycle ok", woken);`;
+  return asDenoTest
+    ? `import { loadNative } from "${mod}";\nDeno.test("lifecycle", async () => {${body}\n});\n`
+    : `import { loadNative } from "${mod}";\n${body}\n`;
+}
+
+describe("park lifecycle in a fresh process", () => {
+  const isBun = typeof process.versions.bun === "string";
+
+  test("after destroy and unload the process exits on its own", () => {
+    const file = join(tmpdir(), `tofu_lifecycle_${process.pid}.ts`);
+    writeFileSync(file, lifecycleScript(false));
+    try {
+      const run = spawnSync(process.execPath, runtimeArgs(file, false), {
+        encoding: "utf8",
+        timeout: 30_000,
+      });
+      assert.equal(run.signal, null, `the process did not exit on its own: ${run.stderr}`);
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stdout, /lifecycle ok 1/);
+    } finally {
+      rmSync(file, { force: true });
+    }
+  });
+
+  test(
+    "Deno's op and resource sanitizers find nothing left after destroy and unload",
+    { skip: isBun ? "Deno only: Bun has no op/resource sanitizer" : false },
+    () => {
+      const file = join(tmpdir(), `tofu_lifecycle_${process.pid}_test.ts`);
+      writeFileSync(file, lifecycleScript(true));
+      try {
+        const run = spawnSync(process.execPath, runtimeArgs(file, true), {
+          encoding: "utf8",
+          timeout: 60_000,
+          env: { ...process.env, NO_COLOR: "1" },
+        });
+        assert.equal(run.status, 0, run.stdout + run.stderr);
+        assert.match(run.stdout, /ok \| 1 passed/);
+      } finally {
+        rmSync(file, { force: true });
+      }
+    },
+  );
+});
