@@ -22,7 +22,7 @@ import { type BinaryHeader, snapshotHeader } from "./binary_header.ts";
 import { MAX_FRAME_SIZE } from "./wire.ts";
 import { DecodeResult } from "./frame_decoder.ts";
 import { type AllocationStrategy, Pool } from "./pool.ts";
-import { parseAddress, type ParsedAddress } from "./address.ts";
+import { parseAddress } from "./address.ts";
 import { type Native, NativeError } from "./native_port.ts";
 import { type Pollable, PollerCore } from "./poller_core.ts";
 import { Trigger } from "./triggers.ts";
@@ -417,8 +417,9 @@ export class Engine {
     ch.outbox!.queue.push(store);
     const address = parseAddress(store, { udsPathLimit: this.#udsPathLimit });
     if (address.kind === "tcpClient") {
-      if (isNumericHost(address.host)) return this.#connectTcp(ch, address);
-      this.#resolveThen(ch, null, address.host, (ip) => this.#connectTcp(ch, { ...address, host: ip }));
+      const port = address.port;
+      if (isNumericHost(address.host)) return this.#connectTcp(ch, address.host, port);
+      this.#resolveThen(ch, null, address.host, (ip) => this.#connectTcp(ch, ip, port));
       return;
     }
     if (address.kind === "udsClient") {
@@ -429,8 +430,8 @@ export class Engine {
     this.#closeChannel(ch, AmpeStatus.invalidAddress);
   }
 
-  #connectTcp(ch: Channel, address: ParsedAddress & { kind: "tcpClient" }): void {
-    this.#connectStarted(ch, this.#native.tcpConnect(encoder.encode(address.host), address.port));
+  #connectTcp(ch: Channel, ip: string, port: number): void {
+    this.#connectStarted(ch, this.#native.tcpConnect(encoder.encode(ip), port));
   }
 
   #connectStarted(ch: Channel, sock: number): void {
