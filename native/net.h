@@ -10,6 +10,9 @@
 
 #include "platform.h"
 
+/* Starts the socket layer once per process (WSAStartup on Windows); returns
+ * 0, or -1 with the OS error set. Every socket-creating call runs it first. */
+int tofu_net_startup(void);
 /* A new non-blocking, close-on-exec stream socket that never raises SIGPIPE. */
 tofu_fd tofu_net_open(int family);
 void tofu_net_close(tofu_fd fd);

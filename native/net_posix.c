@@ -43,6 +43,8 @@ static tofu_fd finish_new_socket(int fd, int set_flags) {
   return fd;
 }
 
+int tofu_net_startup(void) { return 0; }
+
 tofu_fd tofu_net_open(int family) {
 #if defined(SOCK_NONBLOCK)
   return finish_new_socket(socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), 0);

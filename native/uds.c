@@ -97,6 +97,11 @@ TOFU_API int32_t tofu_uds_connect(const uint8_t *path, int32_t path_len) {
   socklen_t addr_len;
   int32_t code = tofu_uds_address(path, path_len, &addr, &addr_len);
   if (code < 0) return code;
+#if defined(_WIN32)
+  /* Windows only learns of a missing path after the non-blocking connect,
+   * as a refusal: tell "missing" apart up front. */
+  if (tofu_path_kind(addr.sun_path) == TOFU_PATH_MISSING) return TOFU_E_NOENT;
+#endif
   return tofu_socket_connect(AF_UNIX, (struct sockaddr *)&addr, addr_len);
 }
 

@@ -56,7 +56,7 @@ native_os_flags() {
   case "$1" in
   linux) echo "-D_GNU_SOURCE -fPIC -shared -s -Wl,--build-id=none" ;;
   darwin) echo "-D_DARWIN_C_SOURCE -fPIC -shared -s" ;;
-  windows) echo "-D_WIN32_WINNT=0x0A00 -shared -s -lws2_32" ;;
+  windows) echo "-shared -s -lws2_32" ;;
   esac
 }
 
