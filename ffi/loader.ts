@@ -112,7 +112,9 @@ function messageOf(error: unknown): string {
 function envPath(attempts: LoadAttempt[]): string | undefined {
   try {
     const value = process.env[NATIVE_LIB_ENV];
-    return value === "" ? undefined : value;
+    if (value !== undefined && value !== "") return value;
+    attempts.push({ source: NATIVE_LIB_ENV, reason: "not set" });
+    return undefined;
   } catch (error) {
     attempts.push({ source: NATIVE_LIB_ENV, reason: `cannot be read: ${messageOf(error)}` });
     return undefined;
@@ -124,6 +126,7 @@ function pickCandidate(options: LoadOptions, attempts: LoadAttempt[]): Candidate
   if (options.path !== undefined) {
     return { source: "path option", path: options.path, prebuilt: false };
   }
+  attempts.push({ source: "path option", reason: "not given" });
   const fromEnv = envPath(attempts);
   if (fromEnv !== undefined) return { source: NATIVE_LIB_ENV, path: fromEnv, prebuilt: false };
 
