@@ -553,10 +553,12 @@ export class Engine {
         this.pool.get("poolOnly"); // records the refusal, so a later put wakes the engine
         return this.#starve(ch);
       }
+      // The scratch buffer is shared: whatever the decoder still borrows from it
+      // (a partial frame) must be copied out before it is overwritten.
+      decoder.retain();
       const n = this.#native.recv(ch.sock, this.#readScratch, 0, READ_CHUNK);
       reads++;
       if (n === NativeError.again) {
-        decoder.retain();
         if (ch.peerGone) this.#closeChannel(ch, AmpeStatus.peerDisconnected);
         return;
       }
