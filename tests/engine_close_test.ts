@@ -1,0 +1,288 @@
+// Closing scenarios S-081…S-092 (spec §10.5–§10.9, §11, [N3], [N5], [N6], [N7]).
+import { describe as suite, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { type Ampe, AmpeStatus, type ChannelGroup, type Message, OpCode } from "../mod.ts";
+import {
+  addresses,
+  connect,
+  type Established,
+  establish,
+  expectMsg,
+  expectNext,
+  none,
+  postNew,
+  recv,
+  TRANSPORTS,
+  withEngines,
+} from "./support.ts";
+
+interface Pair extends Established {
+  as: Ampe;
+  ac: Ampe;
+  gs: ChannelGroup;
+  gc: ChannelGroup;
+}
+
+function withPair(
+  t: "tcp" | "uds",
+  fn: (p: Pair) => Promise<void>,
+  serverOptions = {},
+): Promise<void> {
+  return withEngines([serverOptions, {}], async (rs, rc) => {
+    const as = rs.ampe(), ac = rc.ampe();
+    const gs = as.create(), gc = ac.create();
+    const e = await establish(as, gs, ac, gc, await addresses(t));
+    await fn({ ...e, as, ac, gs, gc });
+  });
+}
+
+function post(ampe: Ampe, g: ChannelGroup, op: number, ch: number, mid = 0n, body = ""): bigint {
+  return postNew(ampe, g, (m) => {
+    m.bhdr.proto.opCode = op;
+    if (op === OpCode.ByeSignal) m.bhdr.proto.oob = 1;
+    m.bhdr.channelNumber = ch;
+    m.bhdr.messageId = mid;
+    if (body.length > 0) m.body.append(body);
+  }).mid;
+}
+
+/** Answers a received ByeRequest with the same message as ByeResponse. */
+function answerBye(g: ChannelGroup, m: Message): void {
+  m.bhdr.proto.opCode = OpCode.ByeResponse;
+  g.post(m);
+}
+
+for (const t of TRANSPORTS) {
+  suite(`closing over ${t}`, () => {
+    test("S-081 graceful close, client-initiated; later posts on C are rejected [N3]", async () => {
+      await withPair(t, async ({ as, ac, gs, gc, C, S, H }) => {
+        const B = post(ac, gc, OpCode.ByeRequest, C);
+        answerBye(gs, expectMsg(await recv(gs), { op: OpCode.ByeRequest, origin: "A", status: 0, ch: S, mid: B }));
+        await expectNext(ac, gc, { op: OpCode.ByeResponse, origin: "A", status: 0, ch: C, mid: B });
+        await expectNext(ac, gc, { op: OpCode.Signal, origin: "E", status: AmpeStatus.channelClosed, ch: C, mid: H });
+        await expectNext(as, gs, { op: OpCode.Signal, origin: "E", status: AmpeStatus.channelClosed, ch: S, mid: H });
+        await none(gc);
+        await none(gs);
+        const late = ac.get("always")!;
+        late.bhdr.channelNumber = C;
+        assert.throws(() => gc.post(late), { name: "AmpeError", status: AmpeStatus.invalidChannelNumber });
+        ac.put(late);
+      });
+    });
+
+    test("S-082 graceful close, server-initiated", async () => {
+      await withPair(t, async ({ as, ac, gs, gc, C, S, H }) => {
+        const B = post(as, gs, OpCode.ByeRequest, S);
+        answerBye(gc, expectMsg(await recv(gc), { op: OpCode.ByeRequest, origin: "A", status: 0, ch: C, mid: B }));
+        await expectNext(as, gs, { op: OpCode.ByeResponse, origin: "A", status: 0, ch: S, mid: B });
+        await expectNext(as, gs, { op: OpCode.Signal, origin: "E", status: AmpeStatus.channelClosed, ch: S, mid: H });
+        await expectNext(ac, gc, { op: OpCode.Signal, origin: "E", status: AmpeStatus.channelClosed, ch: C, mid: H });
+      });
+    });
+
+    test("S-083 ByeRequest goes after everything posted before it", async () => {
+      await withPair(t, async ({ as, ac, gs, gc, C, S }) => {
+        for (const mid of [1n, 2n, 3n]) post(ac, gc, OpCode.Request, C, mid);
+        const B = post(ac, gc, OpCode.ByeRequest, C);
+        for (const mid of [1n, 2n, 3n]) await expectNext(as, gs, { op: OpCode.Request, ch: S, mid });
+        await expectNext(as, gs, { op: OpCode.ByeRequest, ch: S, mid: B });
+      });
+    });
+
+    test("S-084 posts after an own ByeRequest are held and come back at close", async () => {
+      await withPair(t, async ({ as, ac, gs, gc, C, S, H }) => {
+        const B = post(ac, gc, OpCode.ByeRequest, C);
+        post(ac, gc, OpCode.Request, C, 4n);
+        const bye = expectMsg(await recv(gs), { op: OpCode.ByeRequest, ch: S, mid: B });
+        await none(gs); // R4 never arrives
+        answerBye(gs, bye);
+        await expectNext(ac, gc, { op: OpCode.ByeResponse, origin: "A", status: 0, ch: C, mid: B });
+        await expectNext(ac, gc, { op: OpCode.Request, origin: "E", status: AmpeStatus.channelClosed, ch: C, mid: 4n });
+        await expectNext(ac, gc, { op: OpCode.Signal, origin: "E", status: AmpeStatus.channelClosed, ch: C, mid: H });
+      });
+    });
+
+    test("S-085 posts after an own ByeResponse are held and come back exactly once", async () => {
+      await withPair(t, async ({ as, ac, gs, gc, C, S, H }) => {
+        const B = post(ac, gc, OpCode.ByeRequest, C);
+        const bye = expectMsg(await recv(gs), { op: OpCode.ByeRequest, ch: S, mid: B });
+        answerBye(gs, bye);
+        post(as, gs, OpCode.Request, S, 5n);
+        await expectNext(ac, gc, { op: OpCode.ByeResponse, ch: C, mid: B });
+        await expectNext(ac, gc, { op: OpCode.Signal, origin: "E", status: AmpeStatus.channelClosed, ch: C, mid: H });
+        await none(gc); // R5 never arrives
+        const first = await recv(gs);
+        let signal = first;
+        if (first.bhdr.proto.opCode === OpCode.Request) {
+          expectMsg(first, { origin: "E", ch: S, mid: 5n });
+          assert.ok(
+            [AmpeStatus.peerDisconnected, AmpeStatus.channelClosed].includes(first.bhdr.status as 17 | 22),
+            `status ${first.bhdr.status}`,
+          );
+          as.put(first);
+          signal = await recv(gs);
+        }
+        expectMsg(signal, { op: OpCode.Signal, origin: "E", status: AmpeStatus.channelClosed, ch: S, mid: H });
+        as.put(signal);
+        if (first === signal) {
+          await expectNext(as, gs, { op: OpCode.Request, origin: "E", ch: S, mid: 5n });
+        }
+        await none(gs);
+      });
+    });
+
+    test("S-086 ByeSignal aborts: bundle on the closing side, channel_closed on the peer", async () => {
+      await withPair(t, async ({ as, ac, gs, gc, C, S, H }) => {
+        const b = post(ac, gc, OpCode.ByeSignal, C);
+        await expectNext(ac, gc, { op: OpCode.ByeSignal, origin: "E", status: AmpeStatus.channelClosed, ch: C, mid: b });
+        await expectNext(ac, gc, { op: OpCode.Signal, origin: "E", status: AmpeStatus.channelClosed, ch: C, mid: H });
+        await none(gc);
+        await expectNext(as, gs, { op: OpCode.Signal, origin: "E", status: AmpeStatus.channelClosed, ch: S, mid: H });
+        await none(gs);
+        // S-089 [N3]: the closed channel no longer takes posts; the caller keeps the message.
+        const late = ac.get("always")!;
+        late.bhdr.channelNumber = C;
+        assert.throws(() => gc.post(late), { name: "AmpeError", status: AmpeStatus.invalidChannelNumber });
+        assert.equal(late.bhdr.channelNumber, C);
+        ac.put(late);
+      });
+    });
+
+    test("S-087 ByeSignal returns the unsent tail; nothing is both delivered and returned", async () => {
+      await withPair(t, async ({ as, ac, gs, gc, C, S, H }) => {
+        const body = new Uint8Array(60000).fill(1);
+        for (let i = 1; i <= 400; i++) {
+          postNew(ac, gc, (m) => {
+            m.bhdr.channelNumber = C;
+            m.bhdr.messageId = BigInt(i);
+            m.body.append(body);
+          });
+        }
+        const b = post(ac, gc, OpCode.ByeSignal, C);
+        await expectNext(ac, gc, { op: OpCode.ByeSignal, origin: "E", status: AmpeStatus.channelClosed, ch: C, mid: b });
+        const returned: number[] = [];
+        for (;;) {
+          const m = await recv(gc);
+          if (m.bhdr.proto.opCode === OpCode.Signal) {
+            expectMsg(m, { origin: "E", status: AmpeStatus.channelClosed, ch: C, mid: H });
+            ac.put(m);
+            break;
+          }
+          expectMsg(m, { op: OpCode.Request, origin: "E", status: AmpeStatus.channelClosed, ch: C });
+          returned.push(Number(m.bhdr.messageId));
+          ac.put(m);
+        }
+        assert.ok(returned.length >= 1, "some messages were still unsent");
+        const j = returned[0]!;
+        assert.deepEqual(returned, Array.from({ length: 401 - j }, (_, k) => j + k), "a contiguous tail j..400");
+        // The server drains: a contiguous prefix 1..i with i < j, pool_empty Signals, then channel_closed.
+        let expected = 1;
+        for (;;) {
+          const m = await recv(gs);
+          if (m.isFromEngine() && m.bhdr.status === AmpeStatus.poolEmpty) {
+            as.put(m);
+            continue;
+          }
+          if (m.bhdr.proto.opCode === OpCode.Signal) {
+            expectMsg(m, { origin: "E", status: AmpeStatus.channelClosed, ch: S, mid: H });
+            as.put(m);
+            break;
+          }
+          expectMsg(m, { op: OpCode.Request, origin: "A", ch: S, mid: BigInt(expected) });
+          expected++;
+          as.put(m);
+        }
+        assert.ok(expected - 1 < j, `delivered prefix 1..${expected - 1} overlaps the returned tail from ${j}`);
+      }, { initialPoolMsgs: 4, maxPoolMsgs: 4 });
+    });
+
+    test("S-088 peer engine destroyed: channel_closed on the survivor", async () => {
+      await withEngines([{}], async (rc) => {
+        const ac = rc.ampe();
+        const gc = ac.create();
+        const a = await addresses(t);
+        let C = 0, H = 0n;
+        await withEngines([{}], async (rs) => {
+          const as = rs.ampe();
+          const gs = as.create();
+          ({ C, H } = await establish(as, gs, ac, gc, a));
+        }); // the server engine is destroyed here
+        await expectNext(ac, gc, { op: OpCode.Signal, origin: "E", status: AmpeStatus.channelClosed, ch: C, mid: H });
+        await none(gc);
+      });
+    });
+
+    test("S-088b peer group destroyed: channel_closed on the survivor, nothing on the destroyed group", async () => {
+      await withPair(t, async ({ as, ac, gs, gc, C, H }) => {
+        await as.destroy(gs);
+        await expectNext(ac, gc, { op: OpCode.Signal, origin: "E", status: AmpeStatus.channelClosed, ch: C, mid: H });
+        await assert.rejects(gs.waitReceive(100), { name: "AmpeError", status: AmpeStatus.shutdownStarted });
+      });
+    });
+
+    test("S-090 [N7] simultaneous ByeRequest: both sides close within 5 s", async () => {
+      await withPair(t, async ({ as, ac, gs, gc, C, S, H }) => {
+        post(ac, gc, OpCode.ByeRequest, C);
+        post(as, gs, OpCode.ByeRequest, S);
+        const side = async (ampe: Ampe, g: ChannelGroup, ch: number) => {
+          let responses = 0;
+          for (;;) {
+            const m = await recv(g);
+            const op = m.bhdr.proto.opCode;
+            if (op === OpCode.ByeRequest && m.isFromApplication()) {
+              // The peer's ByeResponse may already have closed this channel (it was queued
+              // behind this ByeRequest): then the answer is rejected, as for any closed channel.
+              try {
+                answerBye(g, m);
+              } catch (err) {
+                assert.equal((err as { status?: number }).status, AmpeStatus.invalidChannelNumber);
+                ampe.put(m);
+              }
+              continue;
+            }
+            if (op === OpCode.ByeResponse && m.isFromApplication()) responses++;
+            const done = op === OpCode.Signal && m.bhdr.status === AmpeStatus.channelClosed;
+            if (done) expectMsg(m, { origin: "E", ch, mid: H });
+            ampe.put(m);
+            if (done) break;
+          }
+          assert.ok(responses <= 1, `at most one ByeResponse, got ${responses}`);
+        };
+        await Promise.all([side(ac, gc, C), side(as, gs, S)]);
+      });
+    });
+
+    test("S-092 group destroy with live channels: peers see channel_closed, the address is free", async () => {
+      await withPair(t, async ({ as, ac, gs, gc, C, H }) => {
+        await as.destroy(gs);
+        await as.destroy(gs); // S-023: a second destroy is a no-op
+        await expectNext(ac, gc, { op: OpCode.Signal, origin: "E", status: AmpeStatus.channelClosed, ch: C, mid: H });
+      });
+    });
+  });
+}
+
+test("S-092 group destroy: the listener is gone (connect fails, UDS file removed)", async () => {
+  await withEngines([{}, {}], async (rs, rc) => {
+    for (const t of TRANSPORTS) {
+      const as = rs.ampe(), ac = rc.ampe();
+      const gs = as.create(), gc = ac.create();
+      const a = await addresses(t);
+      await establish(as, gs, ac, gc, a);
+      await as.destroy(gs);
+      if (t === "uds") assert.equal(existsSync(a.path), false);
+      const { C: C2, H: H2 } = connect(ac, gc, a.client);
+      let m = await recv(gc);
+      if (m.bhdr.proto.opCode === OpCode.Signal) {
+        ac.put(m); // the old channel's close
+        m = await recv(gc);
+      }
+      const reason = t === "tcp" ? AmpeStatus.connectFailed : AmpeStatus.udsPathNotFound;
+      expectMsg(m, { op: OpCode.HelloResponse, origin: "E", status: reason, ch: C2, mid: H2 });
+      ac.put(m);
+      await expectNext(ac, gc, { op: OpCode.Signal, status: AmpeStatus.channelClosed, ch: C2, mid: H2 });
+      await ac.destroy(gc);
+    }
+  });
+});
