@@ -297,8 +297,11 @@ try { loadNative(); } catch (error) { console.log(error.message); }`,
         // No permission flag at all: every permission is denied. Deno.Command,
         // because node:child_process hands the parent's permissions to a
         // spawned deno.
-        const run = new Deno.Command(process.execPath, {
-          args: ["run", "--no-check", script],
+        // TOFU_TEST_EXEC_WRAPPER: the emulator that runs Deno under qemu-user.
+        const wrapper = process.env.TOFU_TEST_EXEC_WRAPPER;
+        const args = ["run", "--no-check", script];
+        const run = new Deno.Command(wrapper ?? process.execPath, {
+          args: wrapper ? [process.execPath, ...args] : args,
           env: { NO_COLOR: "1" },
           stdin: "null",
         }).outputSync();

@@ -407,12 +407,19 @@ for (const { id, name, skip } of backends) {
   });
 }
 
-/** The runtime's command line to run a script file. */
-function runtimeArgs(file: string, denoTest: boolean): string[] {
-  if (typeof process.versions.bun === "string") return [file];
-  return denoTest
+/**
+ * The command that runs `file` in a fresh process of this runtime. Under
+ * qemu-user (scripts/test_arm64.sh) the runtime binary cannot be executed
+ * directly, so TOFU_TEST_EXEC_WRAPPER names the emulator to run it with.
+ */
+function runtimeCommand(file: string, denoTest: boolean): [string, string[]] {
+  const args = typeof process.versions.bun === "string"
+    ? [file]
+    : denoTest
     ? ["test", "-A", "--no-check", "--sanitize-ops", "--sanitize-resources", file]
     : ["run", "-A", "--no-check", file];
+  const wrapper = process.env.TOFU_TEST_EXEC_WRAPPER;
+  return wrapper ? [wrapper, [process.execPath, ...args]] : [process.execPath, args];
 }
 
 /** A park, a wake, a destroy and an unload, as a script for a fresh process. */
@@ -443,7 +450,7 @@ describe("park lifecycle in a fresh process", () => {
     const file = join(tmpdir(), `tofu_lifecycle_${process.pid}.ts`);
     writeFileSync(file, lifecycleScript(false));
     try {
-      const run = spawnSync(process.execPath, runtimeArgs(file, false), {
+      const run = spawnSync(...runtimeCommand(file, false), {
         encoding: "utf8",
         timeout: 30_000,
       });
@@ -462,7 +469,7 @@ describe("park lifecycle in a fresh process", () => {
       const file = join(tmpdir(), `tofu_lifecycle_${process.pid}_test.ts`);
       writeFileSync(file, lifecycleScript(true));
       try {
-        const run = spawnSync(process.execPath, runtimeArgs(file, true), {
+        const run = spawnSync(...runtimeCommand(file, true), {
           encoding: "utf8",
           timeout: 60_000,
           env: { ...process.env, NO_COLOR: "1" },
