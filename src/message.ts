@@ -157,16 +157,3 @@ export function detachStore(m: Message): MessageStore {
 export function storeOf(m: Message): MessageStore {
   return handleOf(m).live();
 }
-
-/**
- * Internal: true once `m` was handed over.
- *
- * @example
- * ```ts
- * import { isConsumed, Message } from "./message.ts";
- * isConsumed(Message.create()); // false
- * ```
- */
-export function isConsumed(m: Message): boolean {
-  return handleOf(m).consumed;
-}

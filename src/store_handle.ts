@@ -20,7 +20,7 @@ import { AmpeStatus } from "./status.ts";
  * import { StoreHandle } from "./store_handle.ts";
  * const h = new StoreHandle(new MessageStore());
  * const s = h.release();
- * h.consumed; // true; h.live() now throws AmpeError (nullMessage)
+ * // h.live() now throws AmpeError (nullMessage)
  * ```
  */
 export class StoreHandle {
@@ -29,11 +29,6 @@ export class StoreHandle {
   /** Links a new handle to `store`. */
   constructor(store: MessageStore) {
     this.#store = store;
-  }
-
-  /** True once the message was handed over. */
-  get consumed(): boolean {
-    return this.#store === null;
   }
 
   /** The store; throws `AmpeError` (`nullMessage`) once the message was handed over. */
