@@ -40,6 +40,10 @@ class ParkWorker {
     this.#worker.unref();
     this.#worker.on("message", this.#onResult);
     this.#worker.on("error", this.#onError);
+    // An exit with a park pending (a crash) must not leave its promise hanging.
+    this.#worker.on("exit", (code: number) => {
+      this.#onError(new Error(`The park worker exited with code ${code}`));
+    });
   }
 
   park(poller: number, timeoutMs: number): Promise<number> {

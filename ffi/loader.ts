@@ -85,7 +85,6 @@ interface Candidate {
   readonly path: string;
   /** Set for a prebuilt library: what the manifest says about it (none in a fresh tree). */
   readonly manifest?: ManifestEntry | undefined;
-  readonly prebuilt: boolean;
 }
 
 /** The runtime's way to open a library. */
@@ -124,11 +123,11 @@ function envPath(attempts: LoadAttempt[]): string | undefined {
 /** The one library file to try, or `undefined` with the reasons in `attempts`. */
 function pickCandidate(options: LoadOptions, attempts: LoadAttempt[]): Candidate | undefined {
   if (options.path !== undefined) {
-    return { source: "path option", path: options.path, prebuilt: false };
+    return { source: "path option", path: options.path };
   }
   attempts.push({ source: "path option", reason: "not given" });
   const fromEnv = envPath(attempts);
-  if (fromEnv !== undefined) return { source: NATIVE_LIB_ENV, path: fromEnv, prebuilt: false };
+  if (fromEnv !== undefined) return { source: NATIVE_LIB_ENV, path: fromEnv };
 
   // Deno ships for glibc only, so there is nothing to detect there.
   const target = currentTarget(isDeno() ? () => "gnu" : undefined);
@@ -146,7 +145,7 @@ function pickCandidate(options: LoadOptions, attempts: LoadAttempt[]): Candidate
     return undefined;
   }
   const path = join(dir, manifest?.file ?? join(target.name, target.fileName));
-  return { source, path, manifest, prebuilt: true };
+  return { source, path, manifest };
 }
 
 /** Checks the file before it is loaded; returns a reason when it must not be. */
@@ -164,17 +163,19 @@ function checkFile(candidate: Candidate): string | undefined {
     : `the file's SHA-256 is ${actual}, the manifest says ${expected}`;
 }
 
-/** Checks the opened library; returns a reason when it must not be used. */
+/**
+ * Checks the opened library: its ABI version, and its source hash when one is
+ * expected; returns a reason when it must not be used.
+ */
 function checkLibrary(
   native: Native,
-  candidate: Candidate,
   abiVersion: number,
+  expected: string | undefined,
 ): string | undefined {
   const abi = native.abiVersion();
   if (abi !== abiVersion) {
     return `ABI version mismatch: the library has ABI version ${abi}, this TypeScript code needs ${abiVersion}`;
   }
-  const expected = candidate.manifest?.sourceHash;
   if (expected === undefined) return undefined;
   const actual = native.sourceHash();
   return actual === expected
@@ -227,7 +228,7 @@ function tryLoad(options: LoadOptions, attempts: LoadAttempt[]): NativeBinding |
   const cached = loaded.get(path);
   if (cached !== undefined) {
     // Its file and sources were verified when it was first loaded.
-    const mismatch = checkLibrary(cached, { ...candidate, manifest: undefined }, abiVersion);
+    const mismatch = checkLibrary(cached, abiVersion, undefined);
     if (mismatch !== undefined) return reject(mismatch);
     cached.retain();
     return cached;
@@ -242,7 +243,7 @@ function tryLoad(options: LoadOptions, attempts: LoadAttempt[]): NativeBinding |
     return reject(`cannot be opened: ${messageOf(error)}`);
   }
   const native = new NativeBinding(path, opened, () => loaded.delete(path));
-  const mismatch = checkLibrary(native, candidate, abiVersion);
+  const mismatch = checkLibrary(native, abiVersion, candidate.manifest?.sourceHash);
   if (mismatch !== undefined) {
     native.unload();
     return reject(mismatch);

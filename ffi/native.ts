@@ -94,6 +94,11 @@ export interface Native {
   close(sock: number, abortive: boolean): number;
   localPort(sock: number): number;
 
-  /** Releases the library once every poller is destroyed and no park is pending. */
+  /**
+   * Releases the library once every poller is destroyed and no park is pending.
+   * The instance is shared per process: call `unload()` once per `loadNative()`;
+   * the library closes after the last call, as soon as no park is pending, and
+   * must not be called after that.
+   */
   unload(): void;
 }

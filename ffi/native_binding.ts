@@ -79,11 +79,6 @@ export class NativeBinding implements Native {
     this.#users++;
   }
 
-  /** True once the library has been closed; every call is invalid from then on. */
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   /** The library's `TOFU_ABI_VERSION`. */
   abiVersion(): number {
     return this.#s.tofu_abi_version();

@@ -101,7 +101,7 @@ grep -E '\.\.\. FAILED|^error' "$log" || true
 log="$out/bun.log"
 echo "== bun $("$TOFU_TEST_EXEC_WRAPPER" "$bun" --version) (arm64, qemu)"
 "$TOFU_TEST_EXEC_WRAPPER" "$bun" test "${tests[@]}" >"$log" 2>&1 || status=1
-bun_total="$(grep -E '^ *[0-9]+ (pass|skip|fail)$' "$log" | tr -s ' \n' ' ')"
+bun_total="$(grep -E '^ *[0-9]+ (pass|skip|fail)$' "$log" | tr -s ' \n' ' ' | sed 's/^ //')"
 grep -E '^\(fail\)' "$log" || true
 
 echo
