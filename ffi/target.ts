@@ -30,12 +30,19 @@ const OSES: Readonly<Record<string, { name: string; fileName: string }>> = {
   win32: { name: "windows", fileName: "tofu.dll" },
 };
 
+let detected: Libc | undefined;
+
 /**
- * The C library this very process runs on, read from its memory map (the
- * musl loader or glibc's `libc.so.6` is mapped); falls back to `ldd`'s text,
- * as napi-rs does, when the map cannot be read.
+ * The C library this very process runs on, read once from its memory map
+ * (the musl loader or glibc's `libc.so.6` is mapped); falls back to `ldd`'s
+ * text, as napi-rs does, when the map cannot be read.
  */
 export function detectLibc(): Libc {
+  detected ??= readLibc();
+  return detected;
+}
+
+function readLibc(): Libc {
   for (
     const [file, musl, gnu] of [
       ["/proc/self/maps", "ld-musl-", "libc.so.6"],
