@@ -164,8 +164,9 @@ describe("where the library comes from", () => {
     },
   );
 
-  test("Linux targets name their C library, gnu or musl, detected at run time", () => {
-    if (process.platform !== "linux") return;
+  test("Linux targets name their C library, gnu or musl, detected at run time", {
+    skip: process.platform === "linux" ? false : "Linux only",
+  }, () => {
     const musl = currentTarget(() => "musl");
     assert.ok(typeof musl !== "string");
     assert.equal(musl.name, `linux-${process.arch}-musl`);

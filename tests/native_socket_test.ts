@@ -164,6 +164,14 @@ function recvResult(sock: number): Promise<number> {
   });
 }
 
+/** True when a listener can bind ::1 here (containers often lack IPv6). */
+function hasIpv6Loopback(): boolean {
+  const listener = native.tcpListen(enc("::1"), 0, 1);
+  if (listener < 0) return false;
+  native.close(listener, true);
+  return true;
+}
+
 function pattern(length: number, seed: number): Uint8Array {
   return Uint8Array.from({ length }, (_, i) => (i * 7 + seed) & 0xff);
 }
@@ -242,11 +250,10 @@ describe("S-112 TCP listeners and clients", () => {
   );
 
   test(
-    "IPv6 loopback works when the host has it",
+    "IPv6 loopback works",
+    { skip: hasIpv6Loopback() ? false : "this host has no IPv6 loopback" },
     leakFree(async (scope) => {
-      const listener = native.tcpListen(enc("::1"), 0, 16);
-      if (listener === NativeError.addrNotAvail || listener === NativeError.afNoSupport) return;
-      scope.socket(listener, "tcpListen ::1");
+      const listener = scope.socket(native.tcpListen(enc("::1"), 0, 16), "tcpListen ::1");
       const port = native.localPort(listener);
       await pairOn(scope, listener, () => native.tcpConnect(enc("::1"), port));
     }),
