@@ -3,7 +3,9 @@
  *   - one trivial FFI call (`tofu_abi_version`);
  *   - one `pollerWait` with timeout 0 and nothing ready;
  *   - one park/wake round trip: a park is pending in native code, JS wakes the
- *     poller, and the time until the park's promise resolves is taken.
+ *     poller, and the time until the park's promise resolves is taken;
+ *   - one park that returns at once (a wake is already pending): the fixed
+ *     cost of going off the JS thread and back.
  * Each figure is the median of several runs.
  *
  * Run: `deno run -A scripts/bench_ffi.ts` or `bun scripts/bench_ffi.ts`
@@ -83,6 +85,20 @@ for (let run = 0; run < RUNS; run++) {
   samples.push(...runSamples);
 }
 
+// Park with something already pending: call -> resolved.
+const immediateRuns: number[] = [];
+for (let run = 0; run < RUNS; run++) {
+  const runSamples: number[] = [];
+  for (let i = 0; i < 300; i++) {
+    native.pollerWake(poller);
+    const start = performance.now();
+    await native.pollerPark(poller, 5000);
+    runSamples.push((performance.now() - start) * 1000);
+    native.pollerWait(poller, events, 0);
+  }
+  immediateRuns.push(median(runSamples));
+}
+
 native.pollerDestroy(poller);
 native.unload();
 
@@ -101,5 +117,9 @@ console.log(
     `(run medians: ${
       roundTripRuns.map((n) => n.toFixed(0)).join(", ")
     }; ${samples.length} samples)`,
+);
+console.log(
+  `park that returns at once (call -> resolved): median ${fmt(median(immediateRuns), "µs")} ` +
+    `(run medians: ${immediateRuns.map((n) => n.toFixed(0)).join(", ")})`,
 );
 if (sink < 0) console.log(sink);
