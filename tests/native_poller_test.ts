@@ -422,10 +422,11 @@ function runtimeCommand(file: string, denoTest: boolean): [string, string[]] {
   return wrapper ? [wrapper, [process.execPath, ...args]] : [process.execPath, args];
 }
 
-/** A park, a wake, a destroy and an unload, as a script for a fresh process. */
-function lifecycleScript(asDenoTest: boolean): string {
-  const mod = pathToFileURL(join(import.meta.dirname!, "..", "ffi", "mod.ts")).href;
-  const body = `
+const MOD_URL = pathToFileURL(join(import.meta.dirname!, "..", "ffi", "mod.ts")).href;
+
+/** A park, a wake, a park ended by destroy, and (when `unload`) an unload. */
+function lifecycleBody(unload: boolean): string {
+  return `
     const native = loadNative();
     const poller = native.pollerCreate(0);
     if (poller < 0) throw new Error("pollerCreate " + poller);
@@ -436,30 +437,46 @@ function lifecycleScript(asDenoTest: boolean): string {
     const ended = native.pollerPark(poller, 60000);
     native.pollerDestroy(poller);
     await ended;
-    native.unload();
+    ${unload ? "native.unload();" : ""}
     console.log("lifecycle ok", woken);`;
-  return asDenoTest
-    ? `import { loadNative } from "${mod}";\nDeno.test("lifecycle", async () => {${body}\n});\n`
-    : `import { loadNative } from "${mod}";\n${body}\n`;
+}
+
+/** Runs `source` as a script in a fresh process of this runtime; it must exit on its own. */
+function runScript(source: string): string {
+  const file = join(tmpdir(), `tofu_lifecycle_${process.pid}.ts`);
+  writeFileSync(file, `import { loadNative } from "${MOD_URL}";\n${source}\n`);
+  try {
+    const run = spawnSync(...runtimeCommand(file, false), { encoding: "utf8", timeout: 30_000 });
+    assert.equal(run.signal, null, `the process did not exit on its own: ${run.stderr}`);
+    assert.equal(run.status, 0, run.stderr);
+    return run.stdout;
+  } finally {
+    rmSync(file, { force: true });
+  }
 }
 
 describe("park lifecycle in a fresh process", () => {
   const isBun = typeof process.versions.bun === "string";
 
   test("after destroy and unload the process exits on its own", () => {
-    const file = join(tmpdir(), `tofu_lifecycle_${process.pid}.ts`);
-    writeFileSync(file, lifecycleScript(false));
-    try {
-      const run = spawnSync(...runtimeCommand(file, false), {
-        encoding: "utf8",
-        timeout: 30_000,
+    assert.match(runScript(lifecycleBody(true)), /lifecycle ok 1/);
+  });
+
+  test("with nothing parked the process exits on its own, even without unload", () => {
+    assert.match(runScript(lifecycleBody(false)), /lifecycle ok 1/);
+  });
+
+  test("a pending park keeps the process alive until it ends", () => {
+    const out = runScript(`
+      const native = loadNative();
+      const poller = native.pollerCreate(0);
+      native.pollerPark(poller, 300).then((r) => {
+        console.log("park ended", r);
+        native.pollerDestroy(poller);
+        native.unload();
       });
-      assert.equal(run.signal, null, `the process did not exit on its own: ${run.stderr}`);
-      assert.equal(run.status, 0, run.stderr);
-      assert.match(run.stdout, /lifecycle ok 1/);
-    } finally {
-      rmSync(file, { force: true });
-    }
+      console.log("main done");`);
+    assert.match(out, /main done\npark ended 0/);
   });
 
   test(
@@ -467,7 +484,11 @@ describe("park lifecycle in a fresh process", () => {
     { skip: isBun ? "Deno only: Bun has no op/resource sanitizer" : false },
     () => {
       const file = join(tmpdir(), `tofu_lifecycle_${process.pid}_test.ts`);
-      writeFileSync(file, lifecycleScript(true));
+      writeFileSync(
+        file,
+        `import { loadNative } from "${MOD_URL}";
+Deno.test("lifecycle", async () => {${lifecycleBody(true)}\n});\n`,
+      );
       try {
         const run = spawnSync(...runtimeCommand(file, true), {
           encoding: "utf8",
