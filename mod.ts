@@ -64,9 +64,9 @@ export {
   OpCode,
   OriginFlag,
 } from "./src/opcode.ts";
-export { AmpeStatus, rawToStatus, statusName } from "./src/status.ts";
+export { AmpeStatus, errorName, rawToStatus, statusName } from "./src/status.ts";
 export type { AmpeStatusName } from "./src/status.ts";
-export { AmpeError, rawToError } from "./src/ampe_error.ts";
+export { AmpeError, errorToStatus, rawToError } from "./src/ampe_error.ts";
 export type { AmpeErrorOptions } from "./src/ampe_error.ts";
 export {
   TCPClientAddress,
@@ -74,4 +74,5 @@ export {
   UDSClientAddress,
   UDSServerAddress,
 } from "./src/address.ts";
+export { HEADER_SIZE, MAX_FRAME_SIZE } from "./src/wire.ts";
 export { findFreeTcpPort, tempUdsPath } from "./src/test_helpers.ts";

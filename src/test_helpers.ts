@@ -6,13 +6,16 @@
  */
 
 import process from "node:process";
+import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { AmpeError } from "./ampe_error.ts";
 import { AmpeStatus } from "./status.ts";
 import { loadNative } from "./native_port.ts";
 
 const ANY_IPV4 = new TextEncoder().encode("0.0.0.0");
-let udsCounter = 0;
+/** One counter per process, even if this module is loaded more than once. */
+const COUNTER = Symbol.for("tofu.tempUdsPath.counter");
+type CounterHolder = { [COUNTER]?: number };
 
 /**
  * A TCP port that was free a moment ago (bound on 0.0.0.0:0, read, closed).
@@ -35,12 +38,18 @@ export function findFreeTcpPort(): Promise<number> {
 }
 
 /**
- * A UDS path that is unique in this process and not created on disk:
- * `{TMPDIR or /tmp}/tofu_{pid}_{n}.port`.
+ * A UDS path that is unique in this process and does not exist yet (it is
+ * not created): `{TMPDIR or /tmp}/tofu_{pid}_{n}.port`.
  */
 export function tempUdsPath(): string {
-  const dir = process.env.TMPDIR || (process.platform === "win32" ? tmpdir() : "/tmp");
+  const dir = (process.env.TMPDIR || (process.platform === "win32" ? tmpdir() : "/tmp"))
+    .replace(/[\\/]+$/, "");
   const sep = process.platform === "win32" ? "\\" : "/";
-  udsCounter++;
-  return `${dir.replace(/[\\/]+$/, "")}${sep}tofu_${process.pid}_${udsCounter}.port`;
+  const holder = globalThis as CounterHolder;
+  for (;;) {
+    const n = (holder[COUNTER] ?? 0) + 1;
+    holder[COUNTER] = n;
+    const path = `${dir}${sep}tofu_${process.pid}_${n}.port`;
+    if (!existsSync(path)) return path;
+  }
 }

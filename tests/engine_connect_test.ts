@@ -2,7 +2,7 @@
 import { describe as suite, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import {
   AllocationStrategy,
   AmpeStatus,
@@ -200,6 +200,7 @@ suite("connect", () => {
         mid: H,
       });
     });
+    rmSync(path, { force: true });
   });
 
   test("S-059 malformed connect header: invalid_address", async () => {
