@@ -10,10 +10,13 @@
 
 _Static_assert(sizeof(TOFU_SOURCE_HASH) == 65, "TOFU_SOURCE_HASH must be 64 hex digits");
 
+/* Kept whole in the binary (`used`) so scripts/check_native.sh can find it. */
+__attribute__((used)) static const char source_hash[65] = TOFU_SOURCE_HASH;
+
 TOFU_API int32_t tofu_abi_version(void) { return TOFU_ABI_VERSION; }
 
 TOFU_API int32_t tofu_source_hash(uint8_t *out, int32_t cap) {
   if (out == NULL || cap < 64) return TOFU_E_INVAL;
-  memcpy(out, TOFU_SOURCE_HASH, 64);
+  memcpy(out, source_hash, 64);
   return 64;
 }

@@ -55,7 +55,7 @@ native_common_flags=(-std=c11 -O2 -g0 -Wall -Wextra -Werror -fvisibility=hidden 
 native_os_flags() {
   case "$1" in
   linux) echo "-D_GNU_SOURCE -fPIC -shared -s -Wl,--build-id=none" ;;
-  darwin) echo "-D_DARWIN_C_SOURCE -fPIC -shared -s" ;;
+  darwin) echo "-D_DARWIN_C_SOURCE -fPIC -shared -s -Wl,-install_name,@rpath/libtofu.dylib" ;;
   windows) echo "-shared -s -lws2_32" ;;
   esac
 }
