@@ -62,15 +62,20 @@ export function openDenoLibrary(path: string): OpenedLibrary {
  * A sentence naming the Deno permission flags the loader may need and this
  * process lacks, or `undefined` when all are granted.
  */
-export function denoPermissionAdvice(prebuiltDir: string): string | undefined {
+export function denoPermissionAdvice(prebuiltDir: string | undefined): string | undefined {
   const needs: [Deno.PermissionDescriptor, string][] = [
     [{ name: "ffi" }, "--allow-ffi (to open the library)"],
-    [{ name: "read", path: prebuiltDir }, `--allow-read=${prebuiltDir} (to verify a prebuilt one)`],
     [
       { name: "env", variable: "TOFU_NATIVE_LIB" },
       "--allow-env=TOFU_NATIVE_LIB (for the override)",
     ],
   ];
+  if (prebuiltDir !== undefined) {
+    needs.push([
+      { name: "read", path: prebuiltDir },
+      `--allow-read=${prebuiltDir} (to verify a prebuilt one)`,
+    ]);
+  }
   const missing = needs.filter(([descriptor]) =>
     Deno.permissions.querySync(descriptor).state !== "granted"
   ).map(([, flag]) => flag);

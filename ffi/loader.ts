@@ -25,8 +25,14 @@ import { currentTarget } from "./target.ts";
 /** The environment variable that names the library file to load. */
 export const NATIVE_LIB_ENV = "TOFU_NATIVE_LIB";
 
-/** Where the prebuilt libraries and their manifest live. */
-export const PREBUILT_DIR: string = fileURLToPath(new URL("./prebuilt/", import.meta.url));
+/**
+ * Where the prebuilt libraries and their manifest live; `undefined` when this
+ * module was not loaded from local files (e.g. imported from an https URL),
+ * since a library cannot be opened from a URL.
+ */
+export const PREBUILT_DIR: string | undefined = import.meta.url.startsWith("file:")
+  ? fileURLToPath(new URL("./prebuilt/", import.meta.url))
+  : undefined;
 
 /** Options of {@linkcode loadNative}. */
 export interface LoadOptions {
@@ -135,8 +141,16 @@ function pickCandidate(options: LoadOptions, attempts: LoadAttempt[]): Candidate
     attempts.push({ source: "prebuilt", reason: target });
     return undefined;
   }
-  const dir = options.prebuiltDir ?? PREBUILT_DIR;
   const source = `prebuilt ${target.name}`;
+  const dir = options.prebuiltDir ?? PREBUILT_DIR;
+  if (dir === undefined) {
+    attempts.push({
+      source,
+      reason: `this module was loaded from ${import.meta.url}, not from local files; ` +
+        `set ${NATIVE_LIB_ENV} or pass a path`,
+    });
+    return undefined;
+  }
   let manifest: ManifestEntry | undefined;
   try {
     manifest = readManifestEntry(dir, target.name);
