@@ -85,6 +85,7 @@ TOFU_API int32_t tofu_poller_create(int32_t backend_id) {
   p->base.destroy = free_poller;
   p->backend = backend;
   atomic_init(&p->destroyed, 0);
+  atomic_init(&p->parking, 0);
   tofu_mutex_init(&p->lock);
   code = tofu_wake_open(&p->wake);
   if (code < 0) {
@@ -249,7 +250,9 @@ TOFU_API int32_t tofu_poller_park(int32_t poller, int32_t timeout_ms) {
   if (timeout_ms < -1) return TOFU_E_INVAL;
   struct tofu_poller *p = acquire_poller(poller);
   if (p == NULL) return TOFU_E_BADHANDLE;
+  atomic_fetch_add(&p->parking, 1);
   int32_t result = p->backend->park(p, timeout_ms);
+  atomic_fetch_sub(&p->parking, 1);
   tofu_handle_release(&p->base);
   return result;
 }

@@ -48,6 +48,7 @@ struct tofu_poller {
   const struct tofu_backend *backend;
   struct tofu_wake wake; /* user wakes; consumed by wait, observed by park */
   atomic_int destroyed;  /* set by tofu_poller_destroy; parks then return */
+  atomic_int parking;    /* parks in progress (see tofu_poller_consume_wake) */
   tofu_mutex lock;       /* guards the registrations (park reads them) */
   struct tofu_registration *regs;
   int32_t reg_count;
@@ -81,6 +82,14 @@ extern const struct tofu_backend tofu_backend_poll;
 #ifdef TOFU_HAVE_WSAPOLL
 extern const struct tofu_backend tofu_backend_wsapoll;
 #endif
+
+/* Called by a wait that saw the wake channel readable. While a park runs on
+ * another thread the wake is left pending for it: draining it here could
+ * leave the park asleep although it was woken. The first wait after the park
+ * consumes it. */
+static inline void tofu_poller_consume_wake(struct tofu_poller *p) {
+  if (atomic_load(&p->parking) == 0) tofu_wake_drain(&p->wake);
+}
 
 /* Removes sock from its poller, if any (used by tofu_close). */
 void tofu_poller_detach(struct tofu_socket *sock);

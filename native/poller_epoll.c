@@ -70,7 +70,7 @@ static int32_t epoll_wait_events(struct tofu_poller *p, int32_t *events, int32_t
   int32_t count = 0;
   for (int i = 0; i < n; i++) {
     if (ready[i].data.u64 == WAKE_TAG) {
-      tofu_wake_drain(&p->wake);
+      tofu_poller_consume_wake(p);
     } else if (count < max) {
       events[2 * count] = (int32_t)(uint32_t)ready[i].data.u64;
       events[2 * count + 1] = (int32_t)ready[i].events;

@@ -100,7 +100,7 @@ static int32_t kqueue_wait(struct tofu_poller *p, int32_t *events, int32_t capac
   int32_t count = 0;
   for (int i = 0; i < n; i++) {
     if ((int)ready[i].ident == p->wake.read_fd && ready[i].filter == EVFILT_READ) {
-      tofu_wake_drain(&p->wake);
+      tofu_poller_consume_wake(p);
     } else if (count < max) {
       events[2 * count] = (int32_t)(intptr_t)ready[i].udata;
       uint32_t mask = ((uint32_t)(-ready[i].filter) & 0xffffu) | ((uint32_t)ready[i].flags << 16);

@@ -139,7 +139,7 @@ static int32_t wait_with(struct tofu_poller *p, struct poll_set *set, int32_t *e
     int32_t code = tofu_fail();
     return code == TOFU_E_AGAIN ? 0 : code; /* EINTR: a spurious empty wait */
   }
-  if (set->fds[0].revents != 0) tofu_wake_drain(&p->wake);
+  if (set->fds[0].revents != 0) tofu_poller_consume_wake(p);
   int32_t count = 0;
   for (int32_t i = 1; i < n && count < capacity; i++) {
     if (set->fds[i].revents == 0) continue;

@@ -720,6 +720,24 @@ static void test_wake_from_other_thread(void) {
   tofu_poller_destroy(p);
 }
 
+/* A wake meant for a park is not lost to a wait(0) the driving thread makes
+ * meanwhile (the engine peeks with wait(0) while its park is pending). */
+static void test_wake_reaches_park_despite_waits(void) {
+  int32_t p = tofu_poller_create(backend), masks[16];
+  REQUIRE_OK(p);
+  struct park_job park = {p, 3000, -100};
+  thread_t t;
+  CHECK(start_thread(&t, park_thread, &park));
+  sleep_ms(200); /* let the park begin */
+  CHECK_EQ(tofu_poller_wake(p), 0);
+  for (int i = 0; i < 20; i++) CHECK_EQ(wait_once(p, masks, 0), 0);
+  join_thread(t);
+  CHECK_EQ(park.result, 1); /* 0 would mean the wake was drained under it */
+  CHECK_EQ(wait_once(p, masks, 0), 0); /* now the wait consumes it */
+  CHECK_EQ(tofu_poller_park(p, 50), 0);
+  tofu_poller_destroy(p);
+}
+
 /* Interest changes made while another thread parks are seen by the park. */
 static void test_park_sees_interest_changes(void) {
   int32_t p = tofu_poller_create(backend), c, s, masks[16];
@@ -933,6 +951,7 @@ static void test_n17_second_listener_fails(void) {
   REQUIRE_OK(l);
   int32_t port = tofu_local_port(l);
   CHECK_EQ(tofu_tcp_listen(text("127.0.0.1"), 9, port, 16), TOFU_E_ADDRINUSE);
+  CHECK(tofu_last_os_error() != 0); /* EADDRINUSE / WSAEADDRINUSE, for diagnostics */
   /* A connection closed orderly leaves TIME_WAIT; the port is still reusable. */
   int32_t c = tofu_tcp_connect(text("127.0.0.1"), 9, port);
   CHECK_EQ(finish_connect(c), 0);
@@ -1021,6 +1040,7 @@ static void test_close_modes_and_eof(void) {
   CHECK_EQ(recv_result(s, buf, 64), 0);
   CHECK_EQ(tofu_send(s, text("late"), 0, 4), 4); /* the other direction lives */
   CHECK_EQ(recv_result(c, buf, 64), 4);
+  CHECK_EQ(tofu_send(c, text("no"), 0, 2), TOFU_E_PIPE); /* and no SIGPIPE */
   CHECK_EQ(tofu_shutdown(c, 3), TOFU_E_INVAL);
   CHECK_EQ(tofu_shutdown(c, -1), TOFU_E_INVAL);
   tofu_close(c, 1);
@@ -1415,6 +1435,8 @@ int main(int argc, char **argv) {
   run_case("S-113 i: register twice, modify before register", test_i_register_twice_and_modify_first);
   run_case("S-113 j: wake, park, consume, coalesce", test_j_wake);
   run_case("poller: wake from another thread", test_wake_from_other_thread);
+  run_case("poller: a wake reaches the park despite wait(0) calls",
+           test_wake_reaches_park_despite_waits);
   run_case("poller: park sees interest changes", test_park_sees_interest_changes);
   run_case("poller: interest 0 reports nothing", test_interest_zero_is_silent);
   run_case("poller: capacity limits a batch", test_capacity_limits_batch);
