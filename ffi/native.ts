@@ -52,20 +52,30 @@ export interface Native {
   /** Where the library was loaded from (file path). */
   readonly path: string;
 
+  /** The library's `TOFU_ABI_VERSION`. */
   abiVersion(): number;
   /** Hex SHA-256 of the native sources the library was built from. */
   sourceHash(): string;
   /** Bit mask of compiled-in backends (`1 << BackendId.x`). */
   backends(): number;
+  /** The backend used for `BackendId.default` on this OS. */
   defaultBackend(): number;
+  /** OS error number of the last failing call on this thread (diagnostics only). */
   lastOsError(): number;
+  /** Live native handles, sockets and pollers (for leak tests). */
   handleCount(): number;
 
+  /** Creates a poller of a `BackendId`; returns its handle. */
   pollerCreate(backend: number): number;
+  /** The backend a poller really uses. */
   pollerBackend(poller: number): number;
+  /** Wakes any park or wait of the poller, then frees it; its sockets stay open. */
   pollerDestroy(poller: number): number;
+  /** Watches `sock` for `interest` (`Interest` bits; 0 = no events at all), tagged `token`. */
   pollerRegister(poller: number, sock: number, token: number, interest: number): number;
+  /** Changes token or interest; on an unregistered socket it registers. */
   pollerModify(poller: number, sock: number, token: number, interest: number): number;
+  /** Stops watching `sock`; not registered is not an error. */
   pollerUnregister(poller: number, sock: number): number;
   /** `events` receives (token, raw mask) pairs; capacity = events.length / 2. */
   pollerWait(poller: number, events: Int32Array, timeoutMs: number): number;
@@ -75,23 +85,34 @@ export interface Native {
    * At most one park per poller may be pending.
    */
   pollerPark(poller: number, timeoutMs: number): Promise<number>;
+  /** Interrupts a park or wait of the poller (or the next one); wakes coalesce. */
   pollerWake(poller: number): number;
   /** The 8 raw-mask constants of a backend: [IN, OUT, ERR, HUP, NVAL, RDHUP, EOF, ERROR]. */
   maskBits(backend: number): Int32Array;
 
+  /** TCP listener on a numeric IPv4/IPv6 address (empty = 0.0.0.0); port 0 = ephemeral. */
   tcpListen(ip: Uint8Array, port: number, backlog: number): number;
+  /** Starts a non-blocking TCP connect to a numeric address. */
   tcpConnect(ip: Uint8Array, port: number): number;
+  /** UDS listener (empty path = a fresh temporary one); never deletes what it does not own. */
   udsListen(path: Uint8Array, backlog: number): number;
+  /** Starts a non-blocking UDS connect. */
   udsConnect(path: Uint8Array): number;
   /** A UDS listener's path as bytes. */
   udsPath(sock: number): Uint8Array | number;
+  /** After writability: 0 connected, `NativeError.again` in progress, else the failure. */
   connectCheck(sock: number): number;
   /** Accepted handles go into `out`; returns how many. */
   accept(listener: number, out: Int32Array): number;
+  /** Sends `buf[off, off + len)`; returns bytes sent (may be short); a span outside `buf` gives `inval`. */
   send(sock: number, buf: Uint8Array, off: number, len: number): number;
+  /** Receives into `buf[off, off + len)`: bytes, 0 at EOF, `again`; a span outside `buf` gives `inval`. */
   recv(sock: number, buf: Uint8Array, off: number, len: number): number;
+  /** Shuts down a direction: 0 read, 1 write, 2 both. */
   shutdown(sock: number, how: number): number;
+  /** Unregisters and closes: abortive (RST) or orderly (FIN). */
   close(sock: number, abortive: boolean): number;
+  /** Local port of a TCP socket. */
   localPort(sock: number): number;
 
   /**
