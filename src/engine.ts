@@ -205,6 +205,8 @@ export class Engine {
     }
     this.#core.destroy();
     this.#state = EngineState.destroyed;
+    // The library closes once every user has let go of it and no park is pending.
+    this.#native.unload();
   }
 
   // ---- the loop ----

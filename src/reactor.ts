@@ -94,15 +94,20 @@ export class Reactor implements AsyncDisposable {
       const pool = normalizePoolOptions(options);
       const libraryPath = options.nativeLibrary;
       const native = loadNative(libraryPath === undefined ? {} : { path: libraryPath });
-      const backend = chooseBackend(native, options.backend ?? process.env.TOFU_BACKEND);
-      const engine = new Engine({
-        native,
-        backend,
-        initialPoolMsgs: pool.initialPoolMsgs,
-        maxPoolMsgs: pool.maxPoolMsgs,
-        udsPathLimit: udsPathLimit(),
-      });
-      return Promise.resolve(new Reactor(engine));
+      try {
+        const backend = chooseBackend(native, options.backend ?? process.env.TOFU_BACKEND);
+        const engine = new Engine({
+          native,
+          backend,
+          initialPoolMsgs: pool.initialPoolMsgs,
+          maxPoolMsgs: pool.maxPoolMsgs,
+          udsPathLimit: udsPathLimit(),
+        });
+        return Promise.resolve(new Reactor(engine));
+      } catch (err) {
+        native.unload();
+        throw err;
+      }
     } catch (err) {
       if (err instanceof AmpeError) return Promise.reject(err);
       return Promise.reject(

@@ -17,24 +17,43 @@ const ANY_IPV4 = new TextEncoder().encode("0.0.0.0");
 const COUNTER = Symbol.for("tofu.tempUdsPath.counter");
 type CounterHolder = { [COUNTER]?: number };
 
+/** Ports handed out by this process, so concurrent callers never get the same one. */
+const GIVEN = Symbol.for("tofu.findFreeTcpPort.given");
+type GivenHolder = { [GIVEN]?: Set<number> };
 /**
- * A TCP port that was free a moment ago (bound on 0.0.0.0:0, read, closed).
- * Another process may take it in between: this is inherent to the method.
+ * Candidates lie below the ephemeral ranges of Linux (32768+), macOS and
+ * Windows (49152+), so a client socket's automatic local port cannot take a
+ * port between the check and the listen.
+ */
+const FIRST_CANDIDATE = 20000;
+const CANDIDATES = 12000;
+
+/**
+ * A TCP port that was free a moment ago: a random port below the OS's
+ * ephemeral range that could be bound on 0.0.0.0, never one this process got
+ * before. Another process may still take it in between: that is inherent to
+ * the method (spec §14).
  */
 export function findFreeTcpPort(): Promise<number> {
   const native = loadNative();
-  const sock = native.tcpListen(ANY_IPV4, 0, 1);
-  if (sock < 0) {
+  try {
+    const holder = globalThis as GivenHolder;
+    const given = holder[GIVEN] ??= new Set();
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const port = FIRST_CANDIDATE + Math.floor(Math.random() * CANDIDATES);
+      if (given.has(port)) continue;
+      const sock = native.tcpListen(ANY_IPV4, port, 1);
+      if (sock < 0) continue;
+      native.close(sock, false);
+      given.add(port);
+      return Promise.resolve(port);
+    }
     return Promise.reject(
-      new AmpeError(AmpeStatus.listenFailed, `Cannot find a free TCP port: native error ${sock}`),
+      new AmpeError(AmpeStatus.listenFailed, "Cannot find a free TCP port: 200 candidates were taken"),
     );
+  } finally {
+    native.unload();
   }
-  const port = native.localPort(sock);
-  native.close(sock, false);
-  if (port <= 0) {
-    return Promise.reject(new AmpeError(AmpeStatus.listenFailed, `Cannot read the free TCP port: ${port}`));
-  }
-  return Promise.resolve(port);
 }
 
 /**

@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+// Runs the whole test suite under Deno and Bun, once per poller backend this OS has, and prints
+// one closing line with the totals of every run: `N passed, M failed, K skipped`.
+//
+// Usage: node scripts/test.mjs [--runtime deno|bun] [--backend epoll|poll|...] [test files...]
+// Plain Node on purpose: `npm test` must work on a fresh machine that has only Node and npm.
+
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const out = join(root, ".ci", "out");
+const bin = (name) => {
+  const local = join(root, "node_modules", ".bin", process.platform === "win32" ? `${name}.cmd` : name);
+  return existsSync(local) ? local : name;
+};
+
+const BACKENDS = { linux: ["epoll", "poll"], darwin: ["kqueue", "poll"], freebsd: ["kqueue", "poll"], win32: ["wsapoll"] };
+
+function parseArgs(argv) {
+  const opts = { runtimes: ["deno", "bun"], backends: BACKENDS[process.platform] ?? ["poll"], files: [] };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--runtime") opts.runtimes = [argv[++i]];
+    else if (argv[i] === "--backend") opts.backends = [argv[++i]];
+    else opts.files.push(argv[i]);
+  }
+  return opts;
+}
+
+/** Leaf test cases of a JUnit report: a case with children (Deno lists describe blocks too) is not counted. */
+function countJunit(path) {
+  if (!existsSync(path)) return null;
+  const xml = readFileSync(path, "utf8");
+  const cases = [];
+  const re = /<testcase\b[^>]*?name="([^"]*)"[^>]*?(\/>|>([\s\S]*?)<\/testcase>)/g;
+  for (let m = re.exec(xml); m !== null; m = re.exec(xml)) {
+    const body = m[3] ?? "";
+    cases.push({
+      name: m[1],
+      failed: /<failure\b|<error\b/.test(body),
+      skipped: /<skipped\b/.test(body),
+    });
+  }
+  const names = cases.map((c) => c.name);
+  const leaves = cases.filter((c) => !names.some((n) => n.startsWith(`${c.name} &gt; `)));
+  return {
+    passed: leaves.filter((c) => !c.failed && !c.skipped).length,
+    failed: leaves.filter((c) => c.failed).length,
+    skipped: leaves.filter((c) => c.skipped).length,
+  };
+}
+
+function run(runtime, backend, files) {
+  const report = join(out, `${runtime}-${backend}.xml`);
+  rmSync(report, { force: true });
+  const args = runtime === "deno"
+    ? ["test", "-A", "--sanitize-ops", "--sanitize-resources", "--reporter=junit", `--junit-path=${report}`,
+      ...(files.length > 0 ? files : ["tests/"])]
+    : ["test", "--reporter=junit", `--reporter-outfile=${report}`, ...(files.length > 0 ? files.map((f) => `./${f}`) : [])];
+  console.log(`\n=== ${runtime} · ${backend} ===`);
+  const started = Date.now();
+  const child = spawnSync(bin(runtime), args, {
+    cwd: root,
+    stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, TOFU_BACKEND: backend, NO_COLOR: "1" },
+  });
+  const counts = countJunit(report) ?? { passed: 0, failed: 1, skipped: 0 };
+  if (child.status !== 0 && counts.failed === 0) counts.failed = 1; // crashed or reported no failure
+  const seconds = ((Date.now() - started) / 1000).toFixed(0);
+  console.log(`--- ${runtime} · ${backend}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped (${seconds} s)`);
+  return counts;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+mkdirSync(out, { recursive: true });
+const rows = [];
+for (const runtime of opts.runtimes) {
+  for (const backend of opts.backends) rows.push({ runtime, backend, ...run(runtime, backend, opts.files) });
+}
+console.log("\nruntime  backend   passed  failed  skipped");
+for (const r of rows) {
+  console.log(`${r.runtime.padEnd(8)} ${r.backend.padEnd(9)} ${String(r.passed).padStart(6)}  ${String(r.failed).padStart(6)}  ${String(r.skipped).padStart(7)}`);
+}
+const total = rows.reduce((t, r) => ({ passed: t.passed + r.passed, failed: t.failed + r.failed, skipped: t.skipped + r.skipped }), { passed: 0, failed: 0, skipped: 0 });
+console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
+process.exit(total.failed === 0 ? 0 : 1);
