@@ -3,7 +3,9 @@
  *
  * Where the library comes from, in order: the `path` option, else the
  * `TOFU_NATIVE_LIB` environment variable, else the prebuilt library for this
- * OS, CPU and C library under `ffi/prebuilt/`. A given path or variable is
+ * OS, CPU and C library under `ffi/prebuilt/`. When this module was imported
+ * from an http(s) URL, {@linkcode loadNativeAsync} first downloads that
+ * prebuilt library into the Deno cache (see `remote.ts`). A given path or variable is
  * authoritative: when it fails, nothing else is tried, so a typo never loads a
  * different binary silently. The loaded library must report the ABI version
  * this code speaks, and a prebuilt one must match the checksum manifest.
@@ -17,6 +19,8 @@ import { join } from "node:path";
 import { openBunLibrary } from "./bun.ts";
 import { denoPermissionAdvice, openDenoLibrary } from "./deno.ts";
 import { fileSha256, type ManifestEntry, readManifestEntry } from "./manifest.ts";
+import { PREBUILT_SOURCE_HASH } from "./prebuilt_manifest.ts";
+import { denoCacheDir, fetchPrebuilt, isRemoteUrl, remotePermissionAdvice } from "./remote.ts";
 import type { Native } from "./native.ts";
 import { NativeBinding, type OpenedLibrary } from "./native_binding.ts";
 import { ABI_VERSION } from "./symbols.ts";
@@ -93,6 +97,12 @@ interface Candidate {
   readonly manifest?: ManifestEntry | undefined;
 }
 
+/** The prebuilt library of a module imported from a URL: it must be downloaded first. */
+interface RemoteCandidate {
+  readonly source: string;
+  readonly target: string;
+}
+
 /** The runtime's way to open a library. */
 type Opener = (path: string) => OpenedLibrary;
 
@@ -127,7 +137,10 @@ function envPath(attempts: LoadAttempt[]): string | undefined {
 }
 
 /** The one library file to try, or `undefined` with the reasons in `attempts`. */
-function pickCandidate(options: LoadOptions, attempts: LoadAttempt[]): Candidate | undefined {
+function pickCandidate(
+  options: LoadOptions,
+  attempts: LoadAttempt[],
+): Candidate | RemoteCandidate | undefined {
   if (options.path !== undefined) {
     return { source: "path option", path: options.path };
   }
@@ -144,6 +157,7 @@ function pickCandidate(options: LoadOptions, attempts: LoadAttempt[]): Candidate
   const source = `prebuilt ${target.name}`;
   const dir = options.prebuiltDir ?? PREBUILT_DIR;
   if (dir === undefined) {
+    if (isRemoteUrl(import.meta.url)) return { source: `remote ${source}`, target: target.name };
     attempts.push({
       source,
       reason: `this module was loaded from ${import.meta.url}, not from local files; ` +
@@ -217,21 +231,85 @@ function checkLibrary(
  */
 export function loadNative(options: LoadOptions = {}): Native {
   const attempts: LoadAttempt[] = [];
-  const native = tryLoad(options, attempts);
-  if (native !== undefined) return native;
-  const prebuiltDir = options.prebuiltDir ?? PREBUILT_DIR;
-  throw new NativeLoadError(attempts, isDeno() ? denoPermissionAdvice(prebuiltDir) : undefined);
+  const open = usableOpener(attempts);
+  const picked = open === undefined ? undefined : pickCandidate(options, attempts);
+  if (open !== undefined && picked !== undefined) {
+    if ("path" in picked) {
+      const native = openCandidate(open, picked, options, attempts);
+      if (native !== undefined) return native;
+    } else {
+      attempts.push({
+        source: picked.source,
+        reason: "this module was imported from a URL, so the library must be downloaded first: " +
+          "use loadNativeAsync() (Reactor.create does) or set " + NATIVE_LIB_ENV,
+      });
+    }
+  }
+  throw new NativeLoadError(attempts, localAdvice(options));
 }
 
-/** Loads or reuses the library; `undefined` with the reasons in `attempts` when it cannot. */
-function tryLoad(options: LoadOptions, attempts: LoadAttempt[]): NativeBinding | undefined {
-  const open = runtimeOpener();
-  if (typeof open === "string") {
-    attempts.push({ source: "runtime", reason: open });
-    return undefined;
+/**
+ * Like {@linkcode loadNative}, and also works when this module was imported
+ * from an http(s) URL (Deno): the prebuilt library for this platform is then
+ * fetched from the same base URL, verified against the SHA-256 built into
+ * `prebuilt_manifest.ts`, stored atomically in the Deno cache dir and reused
+ * from there, offline too. `Reactor.create` uses this.
+ *
+ * @throws {NativeLoadError} listing every attempt, and the Deno permission
+ * flags that are missing, when no library could be used.
+ *
+ * @example
+ * ```ts
+ * import { loadNativeAsync } from "./loader.ts";
+ * const native = await loadNativeAsync();
+ * console.log(native.path);
+ * native.unload();
+ * ```
+ */
+export async function loadNativeAsync(options: LoadOptions = {}): Promise<Native> {
+  const attempts: LoadAttempt[] = [];
+  const open = usableOpener(attempts);
+  const picked = open === undefined ? undefined : pickCandidate(options, attempts);
+  if (open === undefined || picked === undefined || "path" in picked) {
+    return loadNative(options);
   }
-  const candidate = pickCandidate(options, attempts);
-  if (candidate === undefined) return undefined;
+  let cacheDir: string | undefined;
+  try {
+    cacheDir = denoCacheDir();
+    const fetched = await fetchPrebuilt(picked.target, { cacheDir });
+    const manifest = {
+      file: fetched.path,
+      sha256: fetched.sha256,
+      sourceHash: PREBUILT_SOURCE_HASH,
+    };
+    const candidate = { source: picked.source, path: fetched.path, manifest };
+    const native = openCandidate(open, candidate, options, attempts);
+    if (native !== undefined) return native;
+  } catch (error) {
+    attempts.push({ source: picked.source, reason: messageOf(error) });
+  }
+  throw new NativeLoadError(attempts, remotePermissionAdvice(import.meta.url, cacheDir));
+}
+
+function localAdvice(options: LoadOptions): string | undefined {
+  return isDeno() ? denoPermissionAdvice(options.prebuiltDir ?? PREBUILT_DIR) : undefined;
+}
+
+/** The runtime's opener, or `undefined` with the reason in `attempts`. */
+function usableOpener(attempts: LoadAttempt[]): Opener | undefined {
+  const open = runtimeOpener();
+  if (typeof open !== "string") return open;
+  attempts.push({ source: "runtime", reason: open });
+  return undefined;
+}
+
+/** Opens or reuses one candidate; `undefined` with the reason in `attempts` when it cannot. */
+function openCandidate(
+  open: Opener,
+  candidate: Candidate,
+  options: LoadOptions,
+  attempts: LoadAttempt[],
+): NativeBinding | undefined {
   const { source, path } = candidate;
   const reject = (reason: string): undefined => {
     attempts.push({ source, path, reason });

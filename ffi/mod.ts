@@ -21,6 +21,7 @@ export { BackendId, Interest, type Native, NativeError } from "./native.ts";
 export {
   type LoadAttempt,
   loadNative,
+  loadNativeAsync,
   type LoadOptions,
   NATIVE_LIB_ENV,
   NativeLoadError,

@@ -30,3 +30,5 @@ done
 
 write_native_manifest "$source_hash"
 echo "wrote ffi/prebuilt/manifest.json (source hash $source_hash)"
+# The checksums a URL-imported module verifies its download against live in the TypeScript.
+node "$REPO_ROOT/scripts/gen_manifest_ts.mjs"

@@ -7,7 +7,8 @@
 #   3. every target exports every tofu_* function declared in tofu.h, and
 #      nothing else;
 #   4. linking hygiene: glibc targets need nothing newer than GLIBC_2.17, the
-#      Windows DLL imports only system DLLs.
+#      Windows DLL imports only system DLLs;
+#   5. ffi/prebuilt_manifest.ts (the checksums built into the TypeScript) is current.
 # Prints one line per finding and a summary; exits 1 on any mismatch.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/native_common.sh"
@@ -111,3 +112,7 @@ print(f"source hash {source_hash}, ABI {abi}, {len(declared)} functions in tofu.
 print(f"{checked} of {len(table)} targets checked, {len(problems)} problem(s)")
 sys.exit(1 if problems else 0)
 PY
+status=$?
+# The manifest built into the TypeScript (for URL imports) must match manifest.json.
+node "$REPO_ROOT/scripts/gen_manifest_ts.mjs" --check || status=1
+exit $status

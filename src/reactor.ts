@@ -8,7 +8,7 @@ import process from "node:process";
 import { AmpeError } from "./ampe_error.ts";
 import { AmpeStatus } from "./status.ts";
 import { normalizePoolOptions } from "./pool.ts";
-import { BackendId, loadNative, type Native } from "./native_port.ts";
+import { BackendId, loadNativeAsync, type Native } from "./native_port.ts";
 import { BACKEND_NAMES } from "./poller_core.ts";
 import { Engine } from "./engine.ts";
 import { Ampe } from "./ampe.ts";
@@ -89,11 +89,11 @@ export class Reactor implements AsyncDisposable {
   }
 
   /** Starts an engine. Throws `AmpeError` if the native library or the poller cannot be set up. */
-  static create(options: Options = DefaultOptions): Promise<Reactor> {
+  static async create(options: Options = DefaultOptions): Promise<Reactor> {
     try {
       const pool = normalizePoolOptions(options);
       const libraryPath = options.nativeLibrary;
-      const native = loadNative(libraryPath === undefined ? {} : { path: libraryPath });
+      const native = await loadNativeAsync(libraryPath === undefined ? {} : { path: libraryPath });
       try {
         const backend = chooseBackend(native, options.backend ?? process.env.TOFU_BACKEND);
         const engine = new Engine({
@@ -103,17 +103,17 @@ export class Reactor implements AsyncDisposable {
           maxPoolMsgs: pool.maxPoolMsgs,
           udsPathLimit: udsPathLimit(),
         });
-        return Promise.resolve(new Reactor(engine));
+        return new Reactor(engine);
       } catch (err) {
         native.unload();
         throw err;
       }
     } catch (err) {
-      if (err instanceof AmpeError) return Promise.reject(err);
-      return Promise.reject(
-        new AmpeError(AmpeStatus.allocationFailed, `Cannot create the engine: ${(err as Error).message}`, {
-          cause: err,
-        }),
+      if (err instanceof AmpeError) throw err;
+      throw new AmpeError(
+        AmpeStatus.allocationFailed,
+        `Cannot create the engine: ${(err as Error).message}`,
+        { cause: err },
       );
     }
   }

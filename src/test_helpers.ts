@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { AmpeError } from "./ampe_error.ts";
 import { AmpeStatus } from "./status.ts";
-import { loadNative } from "./native_port.ts";
+import { loadNativeAsync } from "./native_port.ts";
 
 const ANY_IPV4 = new TextEncoder().encode("0.0.0.0");
 /** One counter per process, even if this module is loaded more than once. */
@@ -34,8 +34,8 @@ const CANDIDATES = 12000;
  * before. Another process may still take it in between: that is inherent to
  * the method (spec §14).
  */
-export function findFreeTcpPort(): Promise<number> {
-  const native = loadNative();
+export async function findFreeTcpPort(): Promise<number> {
+  const native = await loadNativeAsync();
   try {
     const holder = globalThis as GivenHolder;
     const given = holder[GIVEN] ??= new Set();
@@ -46,10 +46,11 @@ export function findFreeTcpPort(): Promise<number> {
       if (sock < 0) continue;
       native.close(sock, false);
       given.add(port);
-      return Promise.resolve(port);
+      return port;
     }
-    return Promise.reject(
-      new AmpeError(AmpeStatus.listenFailed, "Cannot find a free TCP port: 200 candidates were taken"),
+    throw new AmpeError(
+      AmpeStatus.listenFailed,
+      "Cannot find a free TCP port: 200 candidates were taken",
     );
   } finally {
     native.unload();
