@@ -59,6 +59,8 @@ export interface EngineConfig {
   initialPoolMsgs: number;
   maxPoolMsgs: number;
   udsPathLimit: number;
+  /** After activity, keep polling this long (µs) before parking; 0 = park at once. */
+  spinMicros: number;
 }
 
 const EngineState = { running: 0, destroying: 1, destroyed: 2 } as const;
@@ -93,6 +95,14 @@ export class Engine {
   #turnScheduled = false;
   /** A channel stopped early to let others run: turn again soon instead of parking. */
   #moreWork = false;
+  /**
+   * Parking costs tens of µs (a wake crosses threads), so after activity the
+   * engine keeps polling with zero timeout, yielding to the event loop between
+   * polls, until this time (ms, performance.now); an answer that comes back
+   * within the spin is picked up at once.
+   */
+  #spinUntil = 0;
+  readonly #spinMs: number;
   #park: Promise<void> | null = null;
   #destroyed: Promise<void> | null = null;
   readonly #turn = () => this.#runTurn();
@@ -109,6 +119,7 @@ export class Engine {
     }
     this.#core = core;
     this.#udsPathLimit = config.udsPathLimit;
+    this.#spinMs = config.spinMicros / 1000;
     this.pool = new Pool(config.initialPoolMsgs, config.maxPoolMsgs, () => this.#schedule());
     this.#send = (buf, off, len) => this.#native.send(this.#sendSock, buf, off, len);
     this.#sent = (store) => this.pool.put(store);
@@ -236,6 +247,7 @@ export class Engine {
     if (!this.running) return;
     const ready = this.#ready;
     const more = this.#core.poll(0, ready);
+    const busy = ready.length > 0 || this.#inboxStores.length > 0;
     this.#processInbox();
     if (this.#starved.size > 0 && this.pool.idle > 0) this.#resumeStarved();
     for (let i = 0; i < ready.length; i++) {
@@ -253,8 +265,13 @@ export class Engine {
     this.#touched.clear();
     const again = more || this.#moreWork || this.#inboxStores.length > 0;
     this.#moreWork = false;
-    if (again) this.#scheduleLater();
-    else this.#parkUntilReady();
+    if (again) return this.#scheduleLater();
+    if (this.#spinMs > 0) {
+      const now = performance.now();
+      if (busy) this.#spinUntil = now + this.#spinMs;
+      if (now < this.#spinUntil) return this.#scheduleLater();
+    }
+    this.#parkUntilReady();
   }
 
   #processInbox(): void {
