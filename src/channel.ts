@@ -78,8 +78,8 @@ export class Channel implements Pollable {
   poolEmptyTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** The peer is gone (error/hang-up or end of stream seen): close after draining. */
   peerGone = false;
-  /** Listener: accepting is paused after a failure (e.g. descriptor limit). */
-  acceptPausedUntil = 0;
+  /** Listener: set while accepting rests after a failure (e.g. the descriptor limit). */
+  acceptTimer: ReturnType<typeof setTimeout> | undefined = undefined;
 
   constructor(number: number, kind: ChannelKind, group: GroupSink) {
     this.number = number;

@@ -375,11 +375,11 @@ export class Engine {
   }
 
   #accept(listener: Channel): void {
-    if (listener.acceptPausedUntil > 0) return;
+    if (listener.acceptTimer !== undefined) return;
     for (let round = 0; round < 4; round++) {
       const n = this.#native.accept(listener.sock, this.#acceptOut);
       if (n < 0) {
-        if (n !== NativeError.again) this.#pauseAccept(listener, n);
+        if (n !== NativeError.again) this.#pauseAccept(listener);
         return;
       }
       for (let i = 0; i < n; i++) this.#adopt(listener, this.#acceptOut[i]!);
@@ -408,21 +408,19 @@ export class Engine {
    * Accept failed (typically the descriptor limit): tell the app once, stop
    * watching the listener for a moment instead of spinning on it, retry later.
    */
-  #pauseAccept(listener: Channel, code: number): void {
+  #pauseAccept(listener: Channel): void {
     const note = new MessageStore();
     note.proto = OpCode.Signal | ORIGIN_ENGINE;
     note.status = AmpeStatus.acceptFailed;
     note.channelNumber = listener.number;
     note.midHi = listener.welcomeMidHi;
     note.midLo = listener.welcomeMidLo;
-    void code;
     this.#deliver(listener, note);
-    listener.acceptPausedUntil = 1;
     listener.expected = 0;
     this.#touched.add(listener);
-    setTimeout(() => {
-      if (listener.state !== ChannelState.open) return;
-      listener.acceptPausedUntil = 0;
+    listener.acceptTimer = setTimeout(() => {
+      listener.acceptTimer = undefined;
+      if (listener.state !== ChannelState.open || !this.running) return;
       listener.expected = Trigger.accept;
       this.#core.reconcile(listener);
       this.#schedule();
@@ -693,7 +691,8 @@ export class Engine {
     if (ch.outbox !== null) for (const store of ch.outbox.takeUnsent()) this.pool.put(store);
     ch.decoder?.reset();
     if (ch.poolEmptyTimer !== undefined) clearTimeout(ch.poolEmptyTimer);
-    ch.poolEmptyTimer = undefined;
+    if (ch.acceptTimer !== undefined) clearTimeout(ch.acceptTimer);
+    ch.poolEmptyTimer = ch.acceptTimer = undefined;
     this.#starved.delete(ch);
     this.#toFlush.delete(ch);
     this.#touched.delete(ch);
