@@ -57,6 +57,7 @@ while (left < maxClients) {
       msg.bhdr.proto.opCode = OpCode.HelloResponse;
       group.post(msg);
       break;
+    // #region answer
     case OpCode.Request: { // answer on the same channel, with the same message id
       const text = msg.body.text();
       msg.bhdr.proto.opCode = OpCode.Response;
@@ -64,6 +65,7 @@ while (left < maxClients) {
       group.post(msg);
       break;
     }
+    // #endregion answer
     case OpCode.ByeRequest: // the client wants to leave: agree
       msg.bhdr.proto.opCode = OpCode.ByeResponse;
       group.post(msg);
