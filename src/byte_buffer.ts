@@ -77,6 +77,8 @@ export function copyBytes(
 ): void {
   if (len <= LOOP_COPY_LIMIT) {
     for (let i = 0; i < len; i++) dst[dstOff + i] = src[srcOff + i] as number;
+  } else if (srcOff === 0 && len === src.length) {
+    dst.set(src, dstOff); // the whole source: no view to allocate
   } else {
     dst.set(src.subarray(srcOff, srcOff + len), dstOff);
   }

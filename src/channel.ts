@@ -71,6 +71,8 @@ export class Channel implements Pollable {
   readonly outbox: Outbox | null;
   readonly decoder: FrameDecoder | null;
 
+  /** Listed for a flush at the end of this turn. */
+  flushQueued = false;
   /** Waiting for a pooled message to receive into (spec §12). */
   starved = false;
   /** When the last pool_empty Signal went to the app (ms, monotonic). */

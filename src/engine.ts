@@ -80,7 +80,8 @@ export class Engine {
   readonly #inboxStores = new Ring<MessageStore>();
   readonly #inboxChannels = new Ring<Channel>();
   readonly #ready: Pollable[] = [];
-  readonly #toFlush = new Set<Channel>();
+  /** Channels that got posts this turn (each once: `Channel.flushQueued`). */
+  readonly #toFlush: Channel[] = [];
   readonly #touched = new Set<Channel>();
   readonly #starved = new Set<Channel>();
 
@@ -120,7 +121,10 @@ export class Engine {
     this.#core = core;
     this.#udsPathLimit = config.udsPathLimit;
     this.#spinMs = config.spinMicros / 1000;
-    this.pool = new Pool(config.initialPoolMsgs, config.maxPoolMsgs, () => this.#schedule());
+    // Resume starved channels in a later turn, not a microtask: the app first
+    // drains what is queued and puts it back, so reading resumes with a full
+    // pool instead of one message at a time.
+    this.pool = new Pool(config.initialPoolMsgs, config.maxPoolMsgs, () => this.#scheduleLater());
     this.#send = (buf, off, len) => this.#native.send(this.#sendSock, buf, off, len);
     this.#sent = (store) => this.pool.put(store);
   }
@@ -257,10 +261,13 @@ export class Engine {
       if (ch.state !== ChannelState.closed) this.#serve(ch, act);
     }
     ready.length = 0;
-    for (const ch of this.#toFlush) {
+    const toFlush = this.#toFlush;
+    for (let i = 0; i < toFlush.length; i++) {
+      const ch = toFlush[i]!;
+      ch.flushQueued = false;
       if (ch.state === ChannelState.open) this.#flush(ch);
     }
-    this.#toFlush.clear();
+    toFlush.length = 0;
     for (const ch of this.#touched) this.#core.reconcile(ch);
     this.#touched.clear();
     const again = more || this.#moreWork || this.#inboxStores.length > 0;
@@ -323,7 +330,10 @@ export class Engine {
       return;
     }
     ch.outbox!.queue.push(store);
-    if (ch.state === ChannelState.open) this.#toFlush.add(ch);
+    if (ch.state === ChannelState.open && !ch.flushQueued) {
+      ch.flushQueued = true;
+      this.#toFlush.push(ch);
+    }
   }
 
   /** [N8]: data to a listener comes back not_allowed; any Bye closes it (spec §9). */
@@ -694,7 +704,6 @@ export class Engine {
     if (ch.acceptTimer !== undefined) clearTimeout(ch.acceptTimer);
     ch.poolEmptyTimer = ch.acceptTimer = undefined;
     this.#starved.delete(ch);
-    this.#toFlush.delete(ch);
     this.#touched.delete(ch);
     this.#numbers.release(ch.number);
     this.#channels.delete(ch.number);

@@ -8,12 +8,17 @@
 /** FIFO of items. */
 export class Ring<T> {
   #items: (T | undefined)[];
+  /** Capacity - 1; the capacity is a power of two so that wrapping is a mask. */
+  #mask: number;
   #head = 0;
   #count = 0;
 
-  /** `capacity` is the initial size; the ring doubles when full. */
+  /** `capacity` is the initial size (rounded up to a power of two); the ring doubles when full. */
   constructor(capacity = 16) {
-    this.#items = new Array(capacity);
+    let size = 2;
+    while (size < capacity) size *= 2;
+    this.#items = new Array(size);
+    this.#mask = size - 1;
   }
 
   /** Number of items. */
@@ -24,7 +29,7 @@ export class Ring<T> {
   /** Appends an item at the tail. */
   push(item: T): void {
     if (this.#count === this.#items.length) this.#grow();
-    this.#items[(this.#head + this.#count) % this.#items.length] = item;
+    this.#items[(this.#head + this.#count) & this.#mask] = item;
     this.#count++;
   }
 
@@ -33,7 +38,7 @@ export class Ring<T> {
     if (this.#count === 0) return undefined;
     const item = this.#items[this.#head];
     this.#items[this.#head] = undefined;
-    this.#head = (this.#head + 1) % this.#items.length;
+    this.#head = (this.#head + 1) & this.#mask;
     this.#count--;
     return item;
   }
@@ -45,18 +50,19 @@ export class Ring<T> {
 
   /** The item at position `i` from the head (0 = head). */
   at(i: number): T | undefined {
-    return i < 0 || i >= this.#count ? undefined : this.#items[(this.#head + i) % this.#items.length];
+    return i < 0 || i >= this.#count ? undefined : this.#items[(this.#head + i) & this.#mask];
   }
 
   /** Removes the item at position `i` from the head, keeping the order of the rest. */
   removeAt(i: number): T | undefined {
+    if (i === 0) return this.shift();
     if (i < 0 || i >= this.#count) return undefined;
-    const size = this.#items.length;
-    const item = this.#items[(this.#head + i) % size];
+    const mask = this.#mask;
+    const item = this.#items[(this.#head + i) & mask];
     for (let k = i; k < this.#count - 1; k++) {
-      this.#items[(this.#head + k) % size] = this.#items[(this.#head + k + 1) % size];
+      this.#items[(this.#head + k) & mask] = this.#items[(this.#head + k + 1) & mask];
     }
-    this.#items[(this.#head + this.#count - 1) % size] = undefined;
+    this.#items[(this.#head + this.#count - 1) & mask] = undefined;
     this.#count--;
     return item;
   }
@@ -70,8 +76,9 @@ export class Ring<T> {
 
   #grow(): void {
     const bigger: (T | undefined)[] = new Array(this.#items.length * 2);
-    for (let i = 0; i < this.#count; i++) bigger[i] = this.#items[(this.#head + i) % this.#items.length];
+    for (let i = 0; i < this.#count; i++) bigger[i] = this.#items[(this.#head + i) & this.#mask];
     this.#items = bigger;
+    this.#mask = bigger.length - 1;
     this.#head = 0;
   }
 }
