@@ -13,14 +13,28 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = join(root, ".ci", "out");
 const bin = (name) => {
-  const local = join(root, "node_modules", ".bin", process.platform === "win32" ? `${name}.cmd` : name);
+  const local = join(
+    root,
+    "node_modules",
+    ".bin",
+    process.platform === "win32" ? `${name}.cmd` : name,
+  );
   return existsSync(local) ? local : name;
 };
 
-const BACKENDS = { linux: ["epoll", "poll"], darwin: ["kqueue", "poll"], freebsd: ["kqueue", "poll"], win32: ["wsapoll"] };
+const BACKENDS = {
+  linux: ["epoll", "poll"],
+  darwin: ["kqueue", "poll"],
+  freebsd: ["kqueue", "poll"],
+  win32: ["wsapoll"],
+};
 
 function parseArgs(argv) {
-  const opts = { runtimes: ["deno", "bun"], backends: BACKENDS[process.platform] ?? ["poll"], files: [] };
+  const opts = {
+    runtimes: ["deno", "bun"],
+    backends: BACKENDS[process.platform] ?? ["poll"],
+    files: [],
+  };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--runtime") opts.runtimes = [argv[++i]];
     else if (argv[i] === "--backend") opts.backends = [argv[++i]];
@@ -56,9 +70,21 @@ function run(runtime, backend, files) {
   const report = join(out, `${runtime}-${backend}.xml`);
   rmSync(report, { force: true });
   const args = runtime === "deno"
-    ? ["test", "-A", "--sanitize-ops", "--sanitize-resources", "--reporter=junit", `--junit-path=${report}`,
-      ...(files.length > 0 ? files : ["tests/"])]
-    : ["test", "--reporter=junit", `--reporter-outfile=${report}`, ...(files.length > 0 ? files.map((f) => `./${f}`) : [])];
+    ? [
+      "test",
+      "-A",
+      "--sanitize-ops",
+      "--sanitize-resources",
+      "--reporter=junit",
+      `--junit-path=${report}`,
+      ...(files.length > 0 ? files : ["tests/"]),
+    ]
+    : [
+      "test",
+      "--reporter=junit",
+      `--reporter-outfile=${report}`,
+      ...(files.length > 0 ? files.map((f) => `./${f}`) : []),
+    ];
   console.log(`\n=== ${runtime} · ${backend} ===`);
   const started = Date.now();
   const child = spawnSync(bin(runtime), args, {
@@ -69,7 +95,9 @@ function run(runtime, backend, files) {
   const counts = countJunit(report) ?? { passed: 0, failed: 1, skipped: 0 };
   if (child.status !== 0 && counts.failed === 0) counts.failed = 1; // crashed or reported no failure
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
-  console.log(`--- ${runtime} · ${backend}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped (${seconds} s)`);
+  console.log(
+    `--- ${runtime} · ${backend}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped (${seconds} s)`,
+  );
   return counts;
 }
 
@@ -77,12 +105,25 @@ const opts = parseArgs(process.argv.slice(2));
 mkdirSync(out, { recursive: true });
 const rows = [];
 for (const runtime of opts.runtimes) {
-  for (const backend of opts.backends) rows.push({ runtime, backend, ...run(runtime, backend, opts.files) });
+  for (const backend of opts.backends) {
+    rows.push({ runtime, backend, ...run(runtime, backend, opts.files) });
+  }
 }
 console.log("\nruntime  backend   passed  failed  skipped");
 for (const r of rows) {
-  console.log(`${r.runtime.padEnd(8)} ${r.backend.padEnd(9)} ${String(r.passed).padStart(6)}  ${String(r.failed).padStart(6)}  ${String(r.skipped).padStart(7)}`);
+  console.log(
+    `${r.runtime.padEnd(8)} ${r.backend.padEnd(9)} ${String(r.passed).padStart(6)}  ${
+      String(r.failed).padStart(6)
+    }  ${String(r.skipped).padStart(7)}`,
+  );
 }
-const total = rows.reduce((t, r) => ({ passed: t.passed + r.passed, failed: t.failed + r.failed, skipped: t.skipped + r.skipped }), { passed: 0, failed: 0, skipped: 0 });
+const total = rows.reduce(
+  (t, r) => ({
+    passed: t.passed + r.passed,
+    failed: t.failed + r.failed,
+    skipped: t.skipped + r.skipped,
+  }),
+  { passed: 0, failed: 0, skipped: 0 },
+);
 console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
 process.exit(total.failed === 0 ? 0 : 1);

@@ -31,7 +31,9 @@ export class Ampe {
    */
   get(strategy: AllocationStrategy): Message | null {
     if (strategy !== AllocationStrategy.poolOnly && strategy !== AllocationStrategy.always) {
-      throw new RangeError(`Cannot get a message: unknown allocation strategy "${String(strategy)}"`);
+      throw new RangeError(
+        `Cannot get a message: unknown allocation strategy "${String(strategy)}"`,
+      );
     }
     const store = this.#engine.get(strategy);
     return store === null ? null : wrapStore(store);
@@ -65,7 +67,10 @@ export class Ampe {
     const core = this.#groups.get(group);
     if (core === undefined) {
       return Promise.reject(
-        new AmpeError(AmpeStatus.invalidMessageChannelGroup, "Cannot destroy a channel group of another engine"),
+        new AmpeError(
+          AmpeStatus.invalidMessageChannelGroup,
+          "Cannot destroy a channel group of another engine",
+        ),
       );
     }
     this.#engine.destroyGroup(core);

@@ -73,12 +73,17 @@ export class ChannelGroup {
    */
   waitReceive(timeoutMs: number, opts?: WaitReceiveOptions): Promise<Message | null> {
     if (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs) || timeoutMs < 0) {
-      return Promise.reject(new RangeError(`Cannot wait: timeout must be a number >= 0, got ${timeoutMs}`));
+      return Promise.reject(
+        new RangeError(`Cannot wait: timeout must be a number >= 0, got ${timeoutMs}`),
+      );
     }
     const queue = this.#core.queue;
     if (queue.closed) {
       return Promise.reject(
-        new AmpeError(AmpeStatus.shutdownStarted, "Cannot receive: the channel group was destroyed"),
+        new AmpeError(
+          AmpeStatus.shutdownStarted,
+          "Cannot receive: the channel group was destroyed",
+        ),
       );
     }
     const store = queue.shift();
@@ -97,7 +102,10 @@ export class ChannelGroup {
    */
   updateReceiver(msg?: Message | null): void {
     if (this.#core.destroyed) {
-      throw new AmpeError(AmpeStatus.shutdownStarted, "Cannot update the receiver: the channel group was destroyed");
+      throw new AmpeError(
+        AmpeStatus.shutdownStarted,
+        "Cannot update the receiver: the channel group was destroyed",
+      );
     }
     let store: MessageStore;
     if (msg === null || msg === undefined) {

@@ -295,9 +295,14 @@ export class Engine {
   #newPostedChannel(group: GroupCore, store: MessageStore): Channel {
     const number = this.#numbers.allocate();
     if (number === 0) {
-      throw new AmpeError(AmpeStatus.allocationFailed, "Cannot open a channel: every channel number is in use");
+      throw new AmpeError(
+        AmpeStatus.allocationFailed,
+        "Cannot open a channel: every channel number is in use",
+      );
     }
-    const kind = opCodeOf(store) === OpCode.WelcomeRequest ? ChannelKind.listener : ChannelKind.client;
+    const kind = opCodeOf(store) === OpCode.WelcomeRequest
+      ? ChannelKind.listener
+      : ChannelKind.client;
     const ch = new Channel(number, kind, group);
     store.channelNumber = number;
     if (kind === ChannelKind.listener) {
@@ -351,8 +356,15 @@ export class Engine {
   #startListener(ch: Channel, store: MessageStore): void {
     const address = parseAddress(store, { udsPathLimit: this.#udsPathLimit });
     if (address.kind === "tcpServer") {
-      if (isNumericHost(address.host)) return this.#listenTcp(ch, store, address.host, address.port);
-      this.#resolveThen(ch, store, address.host, (ip) => this.#listenTcp(ch, store, ip, address.port));
+      if (isNumericHost(address.host)) {
+        return this.#listenTcp(ch, store, address.host, address.port);
+      }
+      this.#resolveThen(
+        ch,
+        store,
+        address.host,
+        (ip) => this.#listenTcp(ch, store, ip, address.port),
+      );
       return;
     }
     if (address.kind === "udsServer") {
@@ -486,7 +498,12 @@ export class Engine {
   }
 
   /** Resolves a host name off the JS thread, then continues; failure is invalid_address. */
-  #resolveThen(ch: Channel, request: MessageStore | null, host: string, next: (ip: string) => void): void {
+  #resolveThen(
+    ch: Channel,
+    request: MessageStore | null,
+    host: string,
+    next: (ip: string) => void,
+  ): void {
     ch.state = ChannelState.resolving;
     const fail = () => {
       if (request !== null) this.#failRequest(ch, request, AmpeStatus.invalidAddress);
@@ -513,7 +530,9 @@ export class Engine {
     this.#touched.add(ch);
     if (ch.kind === ChannelKind.listener) {
       if (act & Trigger.err) {
-        const reason = act & Trigger.accept ? AmpeStatus.acceptFailed : AmpeStatus.communicationFailed;
+        const reason = act & Trigger.accept
+          ? AmpeStatus.acceptFailed
+          : AmpeStatus.communicationFailed;
         this.#closeChannel(ch, reason);
       } else if (act & Trigger.accept) {
         this.#accept(ch);
@@ -650,7 +669,9 @@ export class Engine {
 
   /** A Hello/Welcome request failed before its channel opened: the request comes back as the response. */
   #failRequest(ch: Channel, request: MessageStore, reason: number): void {
-    const response = opCodeOf(request) === OpCode.WelcomeRequest ? OpCode.WelcomeResponse : OpCode.HelloResponse;
+    const response = opCodeOf(request) === OpCode.WelcomeRequest
+      ? OpCode.WelcomeResponse
+      : OpCode.HelloResponse;
     request.proto = (request.proto & ~OPCODE_MASK) | response;
     this.#returnToApp(ch, request, reason);
     this.#closeChannel(ch, reason);
@@ -663,7 +684,8 @@ export class Engine {
    */
   #closeChannel(ch: Channel, reason: number): void {
     if (ch.state === ChannelState.closed) return;
-    const connectFailure = reason === AmpeStatus.connectFailed || reason === AmpeStatus.invalidAddress ||
+    const connectFailure = reason === AmpeStatus.connectFailed ||
+      reason === AmpeStatus.invalidAddress ||
       reason === AmpeStatus.udsPathNotFound;
     if (ch.outbox !== null) {
       for (const store of ch.outbox.takeUnsent()) {
@@ -698,7 +720,7 @@ export class Engine {
       this.#native.close(ch.sock, true);
       ch.sock = -1;
     }
-    if (ch.outbox !== null) for (const store of ch.outbox.takeUnsent()) this.pool.put(store);
+    if (ch.outbox !== null) { for (const store of ch.outbox.takeUnsent()) this.pool.put(store); }
     ch.decoder?.reset();
     if (ch.poolEmptyTimer !== undefined) clearTimeout(ch.poolEmptyTimer);
     if (ch.acceptTimer !== undefined) clearTimeout(ch.acceptTimer);
@@ -725,13 +747,19 @@ export class Engine {
 }
 
 function shutdown(action: string): AmpeError {
-  return new AmpeError(AmpeStatus.shutdownStarted, `Cannot ${action}: the engine or channel group was destroyed`);
+  return new AmpeError(
+    AmpeStatus.shutdownStarted,
+    `Cannot ${action}: the engine or channel group was destroyed`,
+  );
 }
 
 /** [N4]: why a connect failed, from the native code. */
 function connectFailureStatus(code: number): number {
   if (code === NativeError.noEnt) return AmpeStatus.udsPathNotFound;
-  if (code === NativeError.badAddr || code === NativeError.nameTooLong || code === NativeError.afNoSupport) {
+  if (
+    code === NativeError.badAddr || code === NativeError.nameTooLong ||
+    code === NativeError.afNoSupport
+  ) {
     return AmpeStatus.invalidAddress;
   }
   return AmpeStatus.connectFailed;

@@ -13,7 +13,10 @@ import type { Channel, GroupSink } from "./channel.ts";
 import { ReceiveQueue } from "./receive_queue.ts";
 
 function groupClosed(): AmpeError {
-  return new AmpeError(AmpeStatus.shutdownStarted, "Cannot receive: the channel group was destroyed");
+  return new AmpeError(
+    AmpeStatus.shutdownStarted,
+    "Cannot receive: the channel group was destroyed",
+  );
 }
 
 /** Channels and receive queue of one group. */

@@ -10,7 +10,12 @@
 
 import type { Native } from "./native_port.ts";
 import { BackendId } from "./native_port.ts";
-import { type BackendFamily, maskTranslator, type MaskTranslator, osInterestOf } from "./triggers.ts";
+import {
+  type BackendFamily,
+  type MaskTranslator,
+  maskTranslator,
+  osInterestOf,
+} from "./triggers.ts";
 
 /** What the poller core needs of a channel. */
 export interface Pollable {

@@ -41,7 +41,10 @@ export interface Options {
 }
 
 /** Default engine options: 16 initial and at most 64 idle pooled messages. */
-export const DefaultOptions: Readonly<Options> = Object.freeze({ initialPoolMsgs: 16, maxPoolMsgs: 64 });
+export const DefaultOptions: Readonly<Options> = Object.freeze({
+  initialPoolMsgs: 16,
+  maxPoolMsgs: 64,
+});
 
 const BACKEND_IDS: Record<string, number> = {
   epoll: BackendId.epoll,
@@ -80,7 +83,9 @@ const MAX_SPIN_MICROS = 100_000;
 function spinMicrosOf(value: number | undefined): number {
   if (value === undefined) return DEFAULT_SPIN_MICROS;
   if (!Number.isFinite(value) || value < 0 || value > MAX_SPIN_MICROS) {
-    throw new RangeError(`Cannot use spinMicros ${value}: it must be a number from 0 to ${MAX_SPIN_MICROS}`);
+    throw new RangeError(
+      `Cannot use spinMicros ${value}: it must be a number from 0 to ${MAX_SPIN_MICROS}`,
+    );
   }
   return value;
 }

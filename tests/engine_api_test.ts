@@ -12,7 +12,16 @@ import {
   TCPServerAddress,
   WAIT_INFINITE,
 } from "../mod.ts";
-import { addresses, establish, expectMsg, expectNext, listen, postNew, recv, withEngines } from "./support.ts";
+import {
+  addresses,
+  establish,
+  expectMsg,
+  expectNext,
+  listen,
+  postNew,
+  recv,
+  withEngines,
+} from "./support.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -40,7 +49,11 @@ suite("engine lifecycle", () => {
       await withEngines([options], (rtr) => {
         const ampe = rtr.ampe();
         const got: Message[] = [];
-        for (let m = ampe.get(AllocationStrategy.poolOnly); m !== null; m = ampe.get(AllocationStrategy.poolOnly)) {
+        for (
+          let m = ampe.get(AllocationStrategy.poolOnly);
+          m !== null;
+          m = ampe.get(AllocationStrategy.poolOnly)
+        ) {
           got.push(m);
         }
         assert.equal(got.length, expected, `options ${JSON.stringify(options)}`);
@@ -161,34 +174,78 @@ suite("post() validation", () => {
         const m = ampe.get(AllocationStrategy.always)!;
         build(m);
         assert.throws(() => g.post(m), ampeError(status), what);
-        assert.equal(m.bhdr.status, status === AmpeStatus.invalidOpCode ? m.bhdr.status : status, what);
+        assert.equal(
+          m.bhdr.status,
+          status === AmpeStatus.invalidOpCode ? m.bhdr.status : status,
+          what,
+        );
         ampe.put(m); // still owned by the caller: put works
       };
       check(() => {}, AmpeStatus.invalidChannelNumber, "S-024 pool message as is");
-      check((m) => (m.bhdr.proto.opCode = OpCode.ByeRequest), AmpeStatus.invalidChannelNumber, "S-025");
-      check((m) => (m.bhdr.proto.opCode = OpCode.HelloRequest), AmpeStatus.wrongAddress, "S-026 hello");
-      check((m) => (m.bhdr.proto.opCode = OpCode.WelcomeRequest), AmpeStatus.wrongAddress, "S-026 welcome");
-      check((m) => (m.bhdr.proto.opCode = OpCode.Response), AmpeStatus.invalidMessageId, "S-027 response");
-      check((m) => {
-        m.bhdr.proto.opCode = OpCode.HelloResponse;
-        m.bhdr.channelNumber = 123;
-      }, AmpeStatus.invalidMessageId, "S-027 hello response");
-      check((m) => {
-        m.bhdr.proto.opCode = OpCode.ByeResponse;
-        m.bhdr.channelNumber = 123;
-      }, AmpeStatus.invalidMessageId, "S-027 bye response");
-      check((m) => {
-        new TCPClientAddress("127.0.0.1", 7099).format(m);
-        m.bhdr.proto.more = 1;
-      }, AmpeStatus.invalidMoreUsage, "S-028 hello + more");
-      check((m) => {
-        m.bhdr.proto.opCode = OpCode.ByeSignal;
-        m.bhdr.channelNumber = 5;
-        m.bhdr.proto.more = 1;
-      }, AmpeStatus.invalidMoreUsage, "S-028 bye signal + more");
-      check((m) => (m.bhdr.proto.more = 1), AmpeStatus.invalidChannelNumber, "S-028 request ch 0 + more");
+      check(
+        (m) => (m.bhdr.proto.opCode = OpCode.ByeRequest),
+        AmpeStatus.invalidChannelNumber,
+        "S-025",
+      );
+      check(
+        (m) => (m.bhdr.proto.opCode = OpCode.HelloRequest),
+        AmpeStatus.wrongAddress,
+        "S-026 hello",
+      );
+      check(
+        (m) => (m.bhdr.proto.opCode = OpCode.WelcomeRequest),
+        AmpeStatus.wrongAddress,
+        "S-026 welcome",
+      );
+      check(
+        (m) => (m.bhdr.proto.opCode = OpCode.Response),
+        AmpeStatus.invalidMessageId,
+        "S-027 response",
+      );
+      check(
+        (m) => {
+          m.bhdr.proto.opCode = OpCode.HelloResponse;
+          m.bhdr.channelNumber = 123;
+        },
+        AmpeStatus.invalidMessageId,
+        "S-027 hello response",
+      );
+      check(
+        (m) => {
+          m.bhdr.proto.opCode = OpCode.ByeResponse;
+          m.bhdr.channelNumber = 123;
+        },
+        AmpeStatus.invalidMessageId,
+        "S-027 bye response",
+      );
+      check(
+        (m) => {
+          new TCPClientAddress("127.0.0.1", 7099).format(m);
+          m.bhdr.proto.more = 1;
+        },
+        AmpeStatus.invalidMoreUsage,
+        "S-028 hello + more",
+      );
+      check(
+        (m) => {
+          m.bhdr.proto.opCode = OpCode.ByeSignal;
+          m.bhdr.channelNumber = 5;
+          m.bhdr.proto.more = 1;
+        },
+        AmpeStatus.invalidMoreUsage,
+        "S-028 bye signal + more",
+      );
+      check(
+        (m) => (m.bhdr.proto.more = 1),
+        AmpeStatus.invalidChannelNumber,
+        "S-028 request ch 0 + more",
+      );
       check((m) => (m.bhdr.proto.opCode = 12), AmpeStatus.invalidOpCode, "S-030");
-      assert.throws(() => g.post(null as unknown as Message), ampeError(AmpeStatus.nullMessage), "S-033");
+      assert.throws(
+        () => g.post(null as unknown as Message),
+        ampeError(AmpeStatus.nullMessage),
+        "S-033",
+      );
       return Promise.resolve();
     });
   });
@@ -249,7 +306,11 @@ suite("post() validation", () => {
     await withEngines([{}], async (rtr) => {
       const ampe = rtr.ampe();
       const g = ampe.create();
-      const { L } = await listen(ampe, g, new TCPServerAddress("127.0.0.1", (await addresses("tcp")).port));
+      const { L } = await listen(
+        ampe,
+        g,
+        new TCPServerAddress("127.0.0.1", (await addresses("tcp")).port),
+      );
       const m = ampe.get(AllocationStrategy.always)!;
       m.bhdr.proto.opCode = OpCode.WelcomeResponse;
       m.bhdr.channelNumber = L;
@@ -320,7 +381,13 @@ suite("updateReceiver and waitReceive", () => {
       await sleep(100);
       g.updateReceiver();
       const m = await waiting;
-      expectMsg(m, { op: OpCode.Signal, origin: "E", status: AmpeStatus.receiverUpdate, ch: 0, mid: 0n });
+      expectMsg(m, {
+        op: OpCode.Signal,
+        origin: "E",
+        status: AmpeStatus.receiverUpdate,
+        ch: 0,
+        mid: 0n,
+      });
       ampe.put(m);
     });
   });
@@ -338,11 +405,20 @@ suite("updateReceiver and waitReceive", () => {
       g.updateReceiver(m1);
       g.updateReceiver(m2);
       g.updateReceiver();
-      const r1 = expectMsg(await recv(g), { ch: 9, mid: 1n, status: AmpeStatus.receiverUpdate, origin: "A" });
+      const r1 = expectMsg(await recv(g), {
+        ch: 9,
+        mid: 1n,
+        status: AmpeStatus.receiverUpdate,
+        origin: "A",
+      });
       assert.equal(r1.body.text(), "x");
       ampe.put(r1);
       await expectNext(ampe, g, { mid: 2n, status: AmpeStatus.receiverUpdate });
-      await expectNext(ampe, g, { op: OpCode.Signal, origin: "E", status: AmpeStatus.receiverUpdate });
+      await expectNext(ampe, g, {
+        op: OpCode.Signal,
+        origin: "E",
+        status: AmpeStatus.receiverUpdate,
+      });
     });
   });
 

@@ -6,7 +6,6 @@ import { type Ampe, AmpeStatus, type ChannelGroup, type Message, OpCode } from "
 import {
   addresses,
   connect,
-  type Established,
   establish,
   expectMsg,
   expectNext,
@@ -15,27 +14,8 @@ import {
   recv,
   TRANSPORTS,
   withEngines,
+  withPair,
 } from "./support.ts";
-
-interface Pair extends Established {
-  as: Ampe;
-  ac: Ampe;
-  gs: ChannelGroup;
-  gc: ChannelGroup;
-}
-
-function withPair(
-  t: "tcp" | "uds",
-  fn: (p: Pair) => Promise<void>,
-  serverOptions = {},
-): Promise<void> {
-  return withEngines([serverOptions, {}], async (rs, rc) => {
-    const as = rs.ampe(), ac = rc.ampe();
-    const gs = as.create(), gc = ac.create();
-    const e = await establish(as, gs, ac, gc, await addresses(t));
-    await fn({ ...e, as, ac, gs, gc });
-  });
-}
 
 function post(ampe: Ampe, g: ChannelGroup, op: number, ch: number, mid = 0n, body = ""): bigint {
   return postNew(ampe, g, (m) => {
@@ -58,15 +38,39 @@ for (const t of TRANSPORTS) {
     test("S-081 graceful close, client-initiated; later posts on C are rejected [N3]", async () => {
       await withPair(t, async ({ as, ac, gs, gc, C, S, H }) => {
         const B = post(ac, gc, OpCode.ByeRequest, C);
-        answerBye(gs, expectMsg(await recv(gs), { op: OpCode.ByeRequest, origin: "A", status: 0, ch: S, mid: B }));
+        answerBye(
+          gs,
+          expectMsg(await recv(gs), {
+            op: OpCode.ByeRequest,
+            origin: "A",
+            status: 0,
+            ch: S,
+            mid: B,
+          }),
+        );
         await expectNext(ac, gc, { op: OpCode.ByeResponse, origin: "A", status: 0, ch: C, mid: B });
-        await expectNext(ac, gc, { op: OpCode.Signal, origin: "E", status: AmpeStatus.channelClosed, ch: C, mid: H });
-        await expectNext(as, gs, { op: OpCode.Signal, origin: "E", status: AmpeStatus.channelClosed, ch: S, mid: H });
+        await expectNext(ac, gc, {
+          op: OpCode.Signal,
+          origin: "E",
+          status: AmpeStatus.channelClosed,
+          ch: C,
+          mid: H,
+        });
+        await expectNext(as, gs, {
+          op: OpCode.Signal,
+          origin: "E",
+          status: AmpeStatus.channelClosed,
+          ch: S,
+          mid: H,
+        });
         await none(gc);
         await none(gs);
         const late = ac.get("always")!;
         late.bhdr.channelNumber = C;
-        assert.throws(() => gc.post(late), { name: "AmpeError", status: AmpeStatus.invalidChannelNumber });
+        assert.throws(() => gc.post(late), {
+          name: "AmpeError",
+          status: AmpeStatus.invalidChannelNumber,
+        });
         ac.put(late);
       });
     });
@@ -74,10 +78,31 @@ for (const t of TRANSPORTS) {
     test("S-082 graceful close, server-initiated", async () => {
       await withPair(t, async ({ as, ac, gs, gc, C, S, H }) => {
         const B = post(as, gs, OpCode.ByeRequest, S);
-        answerBye(gc, expectMsg(await recv(gc), { op: OpCode.ByeRequest, origin: "A", status: 0, ch: C, mid: B }));
+        answerBye(
+          gc,
+          expectMsg(await recv(gc), {
+            op: OpCode.ByeRequest,
+            origin: "A",
+            status: 0,
+            ch: C,
+            mid: B,
+          }),
+        );
         await expectNext(as, gs, { op: OpCode.ByeResponse, origin: "A", status: 0, ch: S, mid: B });
-        await expectNext(as, gs, { op: OpCode.Signal, origin: "E", status: AmpeStatus.channelClosed, ch: S, mid: H });
-        await expectNext(ac, gc, { op: OpCode.Signal, origin: "E", status: AmpeStatus.channelClosed, ch: C, mid: H });
+        await expectNext(as, gs, {
+          op: OpCode.Signal,
+          origin: "E",
+          status: AmpeStatus.channelClosed,
+          ch: S,
+          mid: H,
+        });
+        await expectNext(ac, gc, {
+          op: OpCode.Signal,
+          origin: "E",
+          status: AmpeStatus.channelClosed,
+          ch: C,
+          mid: H,
+        });
       });
     });
 
@@ -85,21 +110,35 @@ for (const t of TRANSPORTS) {
       await withPair(t, async ({ as, ac, gs, gc, C, S }) => {
         for (const mid of [1n, 2n, 3n]) post(ac, gc, OpCode.Request, C, mid);
         const B = post(ac, gc, OpCode.ByeRequest, C);
-        for (const mid of [1n, 2n, 3n]) await expectNext(as, gs, { op: OpCode.Request, ch: S, mid });
+        for (const mid of [1n, 2n, 3n]) {
+          await expectNext(as, gs, { op: OpCode.Request, ch: S, mid });
+        }
         await expectNext(as, gs, { op: OpCode.ByeRequest, ch: S, mid: B });
       });
     });
 
     test("S-084 posts after an own ByeRequest are held and come back at close", async () => {
-      await withPair(t, async ({ as, ac, gs, gc, C, S, H }) => {
+      await withPair(t, async ({ ac, gs, gc, C, S, H }) => {
         const B = post(ac, gc, OpCode.ByeRequest, C);
         post(ac, gc, OpCode.Request, C, 4n);
         const bye = expectMsg(await recv(gs), { op: OpCode.ByeRequest, ch: S, mid: B });
         await none(gs); // R4 never arrives
         answerBye(gs, bye);
         await expectNext(ac, gc, { op: OpCode.ByeResponse, origin: "A", status: 0, ch: C, mid: B });
-        await expectNext(ac, gc, { op: OpCode.Request, origin: "E", status: AmpeStatus.channelClosed, ch: C, mid: 4n });
-        await expectNext(ac, gc, { op: OpCode.Signal, origin: "E", status: AmpeStatus.channelClosed, ch: C, mid: H });
+        await expectNext(ac, gc, {
+          op: OpCode.Request,
+          origin: "E",
+          status: AmpeStatus.channelClosed,
+          ch: C,
+          mid: 4n,
+        });
+        await expectNext(ac, gc, {
+          op: OpCode.Signal,
+          origin: "E",
+          status: AmpeStatus.channelClosed,
+          ch: C,
+          mid: H,
+        });
       });
     });
 
@@ -110,20 +149,34 @@ for (const t of TRANSPORTS) {
         answerBye(gs, bye);
         post(as, gs, OpCode.Request, S, 5n);
         await expectNext(ac, gc, { op: OpCode.ByeResponse, ch: C, mid: B });
-        await expectNext(ac, gc, { op: OpCode.Signal, origin: "E", status: AmpeStatus.channelClosed, ch: C, mid: H });
+        await expectNext(ac, gc, {
+          op: OpCode.Signal,
+          origin: "E",
+          status: AmpeStatus.channelClosed,
+          ch: C,
+          mid: H,
+        });
         await none(gc); // R5 never arrives
         const first = await recv(gs);
         let signal = first;
         if (first.bhdr.proto.opCode === OpCode.Request) {
           expectMsg(first, { origin: "E", ch: S, mid: 5n });
           assert.ok(
-            [AmpeStatus.peerDisconnected, AmpeStatus.channelClosed].includes(first.bhdr.status as 17 | 22),
+            [AmpeStatus.peerDisconnected, AmpeStatus.channelClosed].includes(
+              first.bhdr.status as 17 | 22,
+            ),
             `status ${first.bhdr.status}`,
           );
           as.put(first);
           signal = await recv(gs);
         }
-        expectMsg(signal, { op: OpCode.Signal, origin: "E", status: AmpeStatus.channelClosed, ch: S, mid: H });
+        expectMsg(signal, {
+          op: OpCode.Signal,
+          origin: "E",
+          status: AmpeStatus.channelClosed,
+          ch: S,
+          mid: H,
+        });
         as.put(signal);
         if (first === signal) {
           await expectNext(as, gs, { op: OpCode.Request, origin: "E", ch: S, mid: 5n });
@@ -135,15 +188,36 @@ for (const t of TRANSPORTS) {
     test("S-086 ByeSignal aborts: bundle on the closing side, channel_closed on the peer", async () => {
       await withPair(t, async ({ as, ac, gs, gc, C, S, H }) => {
         const b = post(ac, gc, OpCode.ByeSignal, C);
-        await expectNext(ac, gc, { op: OpCode.ByeSignal, origin: "E", status: AmpeStatus.channelClosed, ch: C, mid: b });
-        await expectNext(ac, gc, { op: OpCode.Signal, origin: "E", status: AmpeStatus.channelClosed, ch: C, mid: H });
+        await expectNext(ac, gc, {
+          op: OpCode.ByeSignal,
+          origin: "E",
+          status: AmpeStatus.channelClosed,
+          ch: C,
+          mid: b,
+        });
+        await expectNext(ac, gc, {
+          op: OpCode.Signal,
+          origin: "E",
+          status: AmpeStatus.channelClosed,
+          ch: C,
+          mid: H,
+        });
         await none(gc);
-        await expectNext(as, gs, { op: OpCode.Signal, origin: "E", status: AmpeStatus.channelClosed, ch: S, mid: H });
+        await expectNext(as, gs, {
+          op: OpCode.Signal,
+          origin: "E",
+          status: AmpeStatus.channelClosed,
+          ch: S,
+          mid: H,
+        });
         await none(gs);
         // S-089 [N3]: the closed channel no longer takes posts; the caller keeps the message.
         const late = ac.get("always")!;
         late.bhdr.channelNumber = C;
-        assert.throws(() => gc.post(late), { name: "AmpeError", status: AmpeStatus.invalidChannelNumber });
+        assert.throws(() => gc.post(late), {
+          name: "AmpeError",
+          status: AmpeStatus.invalidChannelNumber,
+        });
         assert.equal(late.bhdr.channelNumber, C);
         ac.put(late);
       });
@@ -160,7 +234,13 @@ for (const t of TRANSPORTS) {
           });
         }
         const b = post(ac, gc, OpCode.ByeSignal, C);
-        await expectNext(ac, gc, { op: OpCode.ByeSignal, origin: "E", status: AmpeStatus.channelClosed, ch: C, mid: b });
+        await expectNext(ac, gc, {
+          op: OpCode.ByeSignal,
+          origin: "E",
+          status: AmpeStatus.channelClosed,
+          ch: C,
+          mid: b,
+        });
         const returned: number[] = [];
         for (;;) {
           const m = await recv(gc);
@@ -169,13 +249,22 @@ for (const t of TRANSPORTS) {
             ac.put(m);
             break;
           }
-          expectMsg(m, { op: OpCode.Request, origin: "E", status: AmpeStatus.channelClosed, ch: C });
+          expectMsg(m, {
+            op: OpCode.Request,
+            origin: "E",
+            status: AmpeStatus.channelClosed,
+            ch: C,
+          });
           returned.push(Number(m.bhdr.messageId));
           ac.put(m);
         }
         assert.ok(returned.length >= 1, "some messages were still unsent");
         const j = returned[0]!;
-        assert.deepEqual(returned, Array.from({ length: 401 - j }, (_, k) => j + k), "a contiguous tail j..400");
+        assert.deepEqual(
+          returned,
+          Array.from({ length: 401 - j }, (_, k) => j + k),
+          "a contiguous tail j..400",
+        );
         // The server drains: a contiguous prefix 1..i with i < j, pool_empty Signals, then channel_closed.
         let expected = 1;
         for (;;) {
@@ -193,7 +282,10 @@ for (const t of TRANSPORTS) {
           expected++;
           as.put(m);
         }
-        assert.ok(expected - 1 < j, `delivered prefix 1..${expected - 1} overlaps the returned tail from ${j}`);
+        assert.ok(
+          expected - 1 < j,
+          `delivered prefix 1..${expected - 1} overlaps the returned tail from ${j}`,
+        );
       }, { initialPoolMsgs: 4, maxPoolMsgs: 4 });
     });
 
@@ -208,7 +300,13 @@ for (const t of TRANSPORTS) {
           const gs = as.create();
           ({ C, H } = await establish(as, gs, ac, gc, a));
         }); // the server engine is destroyed here
-        await expectNext(ac, gc, { op: OpCode.Signal, origin: "E", status: AmpeStatus.channelClosed, ch: C, mid: H });
+        await expectNext(ac, gc, {
+          op: OpCode.Signal,
+          origin: "E",
+          status: AmpeStatus.channelClosed,
+          ch: C,
+          mid: H,
+        });
         await none(gc);
       });
     });
@@ -216,8 +314,17 @@ for (const t of TRANSPORTS) {
     test("S-088b peer group destroyed: channel_closed on the survivor, nothing on the destroyed group", async () => {
       await withPair(t, async ({ as, ac, gs, gc, C, H }) => {
         await as.destroy(gs);
-        await expectNext(ac, gc, { op: OpCode.Signal, origin: "E", status: AmpeStatus.channelClosed, ch: C, mid: H });
-        await assert.rejects(gs.waitReceive(100), { name: "AmpeError", status: AmpeStatus.shutdownStarted });
+        await expectNext(ac, gc, {
+          op: OpCode.Signal,
+          origin: "E",
+          status: AmpeStatus.channelClosed,
+          ch: C,
+          mid: H,
+        });
+        await assert.rejects(gs.waitReceive(100), {
+          name: "AmpeError",
+          status: AmpeStatus.shutdownStarted,
+        });
       });
     });
 
@@ -257,7 +364,13 @@ for (const t of TRANSPORTS) {
       await withPair(t, async ({ as, ac, gs, gc, C, H }) => {
         await as.destroy(gs);
         await as.destroy(gs); // S-023: a second destroy is a no-op
-        await expectNext(ac, gc, { op: OpCode.Signal, origin: "E", status: AmpeStatus.channelClosed, ch: C, mid: H });
+        await expectNext(ac, gc, {
+          op: OpCode.Signal,
+          origin: "E",
+          status: AmpeStatus.channelClosed,
+          ch: C,
+          mid: H,
+        });
       });
     });
   });
@@ -281,7 +394,12 @@ test("S-092 group destroy: the listener is gone (connect fails, UDS file removed
       const reason = t === "tcp" ? AmpeStatus.connectFailed : AmpeStatus.udsPathNotFound;
       expectMsg(m, { op: OpCode.HelloResponse, origin: "E", status: reason, ch: C2, mid: H2 });
       ac.put(m);
-      await expectNext(ac, gc, { op: OpCode.Signal, status: AmpeStatus.channelClosed, ch: C2, mid: H2 });
+      await expectNext(ac, gc, {
+        op: OpCode.Signal,
+        status: AmpeStatus.channelClosed,
+        ch: C2,
+        mid: H2,
+      });
       await ac.destroy(gc);
     }
   });

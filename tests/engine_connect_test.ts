@@ -16,7 +16,6 @@ import {
   accept,
   addresses,
   connect,
-  establish,
   expectMsg,
   expectNext,
   listen,

@@ -2,53 +2,38 @@
 import { describe as suite, test } from "node:test";
 import assert from "node:assert/strict";
 import { type Ampe, AmpeStatus, type ChannelGroup, OpCode } from "../mod.ts";
-import {
-  addresses,
-  type Established,
-  establish,
-  expectMsg,
-  expectNext,
-  postNew,
-  recv,
-  TRANSPORTS,
-  withEngines,
-} from "./support.ts";
-
-interface Pair extends Established {
-  as: Ampe;
-  ac: Ampe;
-  gs: ChannelGroup;
-  gc: ChannelGroup;
-}
-
-/** Two engines, server group and client group, established over `t`. */
-function withPair(t: "tcp" | "uds", fn: (p: Pair) => Promise<void>): Promise<void> {
-  return withEngines([{}, {}], async (rs, rc) => {
-    const as = rs.ampe(), ac = rc.ampe();
-    const gs = as.create(), gc = ac.create();
-    const e = await establish(as, gs, ac, gc, await addresses(t));
-    await fn({ ...e, as, ac, gs, gc });
-  });
-}
+import { expectMsg, expectNext, postNew, recv, TRANSPORTS, withPair } from "./support.ts";
 
 for (const t of TRANSPORTS) {
   suite(`data over ${t}`, () => {
     test("S-068 request/response echo keeps headers and body", async () => {
-      await withPair(t, async ({ as, ac, gs, gc, C, S }) => {
+      await withPair(t, async ({ ac, gs, gc, C, S }) => {
         postNew(ac, gc, (m) => {
           m.bhdr.channelNumber = C;
           m.bhdr.messageId = 42n;
           m.thdrs.append("Content-Type", "application/json");
           m.body.append("{}");
         });
-        const req = expectMsg(await recv(gs), { op: OpCode.Request, origin: "A", status: 0, ch: S, mid: 42n });
+        const req = expectMsg(await recv(gs), {
+          op: OpCode.Request,
+          origin: "A",
+          status: 0,
+          ch: S,
+          mid: 42n,
+        });
         assert.equal(req.thdrs.get("Content-Type"), "application/json");
         assert.equal(req.body.text(), "{}");
         req.bhdr.proto.opCode = OpCode.Response;
         req.body.reset();
         req.body.append("ok");
         gs.post(req);
-        const res = await expectNext(ac, gc, { op: OpCode.Response, origin: "A", status: 0, ch: C, mid: 42n }, "response", true);
+        const res = await expectNext(
+          ac,
+          gc,
+          { op: OpCode.Response, origin: "A", status: 0, ch: C, mid: 42n },
+          "response",
+          true,
+        );
         assert.equal(res.thdrs.get("Content-Type"), "application/json");
         assert.equal(res.body.text(), "ok");
         ac.put(res);
@@ -63,7 +48,13 @@ for (const t of TRANSPORTS) {
           m.bhdr.messageId = 5n;
           m.body.append("p50");
         });
-        const s = await expectNext(as, gs, { op: OpCode.Signal, origin: "A", status: 0, ch: S, mid: 5n }, "signal", true);
+        const s = await expectNext(
+          as,
+          gs,
+          { op: OpCode.Signal, origin: "A", status: 0, ch: S, mid: 5n },
+          "signal",
+          true,
+        );
         assert.equal(s.body.text(), "p50");
         as.put(s);
         postNew(as, gs, (m) => {
@@ -86,7 +77,13 @@ for (const t of TRANSPORTS) {
           });
         }
         for (let i = 0; i < 5; i++) {
-          const m = await expectNext(as, gs, { op: OpCode.Request, ch: S, mid: 777n }, `part ${i}`, true);
+          const m = await expectNext(
+            as,
+            gs,
+            { op: OpCode.Request, ch: S, mid: 777n },
+            `part ${i}`,
+            true,
+          );
           assert.equal(m.bhdr.proto.more, i < 4 ? 1 : 0);
           assert.equal(m.body.text(), String(i));
           as.put(m);
@@ -111,7 +108,13 @@ for (const t of TRANSPORTS) {
           });
         }
         for (const more of [1, 1, 0]) {
-          const m = await expectNext(ac, gc, { op: OpCode.Response, ch: C, mid: 9n }, "stream", true);
+          const m = await expectNext(
+            ac,
+            gc,
+            { op: OpCode.Response, ch: C, mid: 9n },
+            "stream",
+            true,
+          );
           assert.equal(m.bhdr.proto.more, more);
           ac.put(m);
         }
@@ -130,11 +133,23 @@ for (const t of TRANSPORTS) {
           m.body.append("done");
         });
         for (let i = 0; i < 10; i++) {
-          const m = await expectNext(ac, gc, { op: OpCode.Signal, ch: C, mid: 10n }, `progress ${i}`, true);
+          const m = await expectNext(
+            ac,
+            gc,
+            { op: OpCode.Signal, ch: C, mid: 10n },
+            `progress ${i}`,
+            true,
+          );
           assert.equal(m.body.text(), `${i * 10}%`);
           ac.put(m);
         }
-        const done = await expectNext(ac, gc, { op: OpCode.Response, ch: C, mid: 10n }, "done", true);
+        const done = await expectNext(
+          ac,
+          gc,
+          { op: OpCode.Response, ch: C, mid: 10n },
+          "done",
+          true,
+        );
         assert.equal(done.body.text(), "done");
         ac.put(done);
       });
@@ -211,14 +226,23 @@ for (const t of TRANSPORTS) {
         // would (correctly) stall the server once its socket buffers are full.
         const server = async () => {
           for (let i = 1; i <= 1000; i++) {
-            const m = expectMsg(await next(gs, as), { op: OpCode.Request, status: 0, mid: BigInt(i) }, `request ${i}`);
+            const m = expectMsg(await next(gs, as), {
+              op: OpCode.Request,
+              status: 0,
+              mid: BigInt(i),
+            }, `request ${i}`);
             m.bhdr.proto.opCode = OpCode.Response;
             gs.post(m);
           }
         };
         const client = async () => {
           for (let i = 1; i <= 1000; i++) {
-            const m = expectMsg(await next(gc, ac), { op: OpCode.Response, status: 0, ch: C, mid: BigInt(i) }, `response ${i}`);
+            const m = expectMsg(await next(gc, ac), {
+              op: OpCode.Response,
+              status: 0,
+              ch: C,
+              mid: BigInt(i),
+            }, `response ${i}`);
             ac.put(m);
           }
         };
@@ -268,7 +292,13 @@ for (const t of TRANSPORTS) {
         assert.ok(h.messageId > 0n);
         assert.equal(h.thl, 5);
         assert.equal(h.bl, 3);
-        await expectNext(as, gs, { op: OpCode.Request, origin: "A", status: AmpeStatus.success, ch: S, mid: h.messageId });
+        await expectNext(as, gs, {
+          op: OpCode.Request,
+          origin: "A",
+          status: AmpeStatus.success,
+          ch: S,
+          mid: h.messageId,
+        });
       });
     });
   });

@@ -144,7 +144,12 @@ suite("listeners", () => {
       // live); the first listener accepted that probe, which closed at once: its group gets a
       // channel_closed Signal with mid 0 for a channel it never saw (spec §10.3), then nothing else.
       const probe = await recv(g1);
-      expectMsg(probe, { op: OpCode.Signal, origin: "E", status: AmpeStatus.channelClosed, mid: 0n });
+      expectMsg(probe, {
+        op: OpCode.Signal,
+        origin: "E",
+        status: AmpeStatus.channelClosed,
+        mid: 0n,
+      });
       a1.put(probe);
       const { H } = connect(a2, g2, new UDSClientAddress(path));
       await accept(a1, g1, H);

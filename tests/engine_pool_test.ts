@@ -16,7 +16,13 @@ import {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function postRequests(ampe: Ampe, g: ChannelGroup, ch: number, count: number, bodyBytes = 100): void {
+function postRequests(
+  ampe: Ampe,
+  g: ChannelGroup,
+  ch: number,
+  count: number,
+  bodyBytes = 100,
+): void {
   const body = new Uint8Array(bodyBytes).fill(0x5a);
   for (let i = 1; i <= count; i++) {
     postNew(ampe, g, (m) => {
@@ -134,7 +140,10 @@ for (const t of TRANSPORTS) {
         const held: Message[] = [];
         for (let m = await gs.waitReceive(0); m !== null; m = await gs.waitReceive(0)) held.push(m);
         const requests = held.filter((m) => m.bhdr.proto.opCode === OpCode.Request);
-        assert.ok(requests.length <= 3, `engine read ${requests.length} requests with nothing put back`);
+        assert.ok(
+          requests.length <= 3,
+          `engine read ${requests.length} requests with nothing put back`,
+        );
         assert.ok(requests.length >= 1, "something was received before the pool ran dry");
         const first = requests.map((m) => Number(m.bhdr.messageId));
         for (const m of held) as.put(m);

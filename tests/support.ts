@@ -151,7 +151,7 @@ export function connect(
 }
 
 /** ACCEPT: receives the HelloRequest and answers it with the same message as HelloResponse. */
-export async function accept(ampe: Ampe, g: ChannelGroup, H?: bigint): Promise<{ S: number }> {
+export async function accept(_ampe: Ampe, g: ChannelGroup, H?: bigint): Promise<{ S: number }> {
   const r = expectMsg(
     await recv(g),
     { op: OpCode.HelloRequest, origin: "A", status: 0, ...(H === undefined ? {} : { mid: H }) },
@@ -239,4 +239,26 @@ export async function eventually(
     if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** Two engines (server and client), one group each, established over `t`. */
+export interface Pair extends Established {
+  as: Ampe;
+  ac: Ampe;
+  gs: ChannelGroup;
+  gc: ChannelGroup;
+}
+
+/** Runs `fn` with a fresh established pair; `serverOptions` configures the server engine. */
+export function withPair(
+  t: Transport,
+  fn: (p: Pair) => Promise<void>,
+  serverOptions: Options = {},
+): Promise<void> {
+  return withEngines([serverOptions, {}], async (rs, rc) => {
+    const as = rs.ampe(), ac = rc.ampe();
+    const gs = as.create(), gc = ac.create();
+    const e = await establish(as, gs, ac, gc, await addresses(t));
+    await fn({ ...e, as, ac, gs, gc });
+  });
 }
