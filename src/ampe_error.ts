@@ -66,6 +66,7 @@ export interface AmpeErrorOptions {
  * ```
  */
 export class AmpeError extends Error {
+  /** Always `"AmpeError"`. */
   override readonly name = "AmpeError";
   /** The status number (0..31); raw values of 31 and above become `unknownError`. */
   readonly status: AmpeStatus;
@@ -73,6 +74,8 @@ export class AmpeError extends Error {
   readonly code: string;
 
   /**
+   * Makes the error of a failure status.
+   *
    * @param status the failure's status; see {@linkcode AmpeStatus}
    * @param message what failed and with which value; defaults to a description of the status
    * @param options `cause` and `code`

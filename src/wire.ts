@@ -18,7 +18,7 @@ export const HEADER_SIZE = 16;
 export const MAX_SECTION_SIZE = 65535;
 
 /** Largest frame: 16 + 65535 + 65535 bytes. */
-export const MAX_FRAME_SIZE = HEADER_SIZE + 2 * MAX_SECTION_SIZE;
+export const MAX_FRAME_SIZE: number = HEADER_SIZE + 2 * MAX_SECTION_SIZE;
 
 /**
  * The number of bytes `encodeFrame` writes for `store`.
