@@ -69,10 +69,13 @@ export type { AmpeStatusName } from "./src/status.ts";
 export { AmpeError, errorToStatus, rawToError } from "./src/ampe_error.ts";
 export type { AmpeErrorOptions } from "./src/ampe_error.ts";
 export {
+  CONNECT_TO,
+  LISTEN_ON,
   TCPClientAddress,
   TCPServerAddress,
   UDSClientAddress,
   UDSServerAddress,
 } from "./src/address.ts";
+export { LISTENING_ON } from "./src/engine.ts";
 export { HEADER_SIZE, MAX_FRAME_SIZE } from "./src/wire.ts";
 export { findFreeTcpPort, tempUdsPath } from "./src/test_helpers.ts";

@@ -95,6 +95,24 @@ export class ChannelGroup {
   }
 
   /**
+   * The next queued message, or null if none is queued, without waiting and
+   * without a promise: a consumer that drains bursts with it pays no promise
+   * per message. Throws `AmpeError` `shutdownStarted` once the group or its
+   * engine is destroyed.
+   */
+  tryReceive(): Message | null {
+    const queue = this.#core.queue;
+    if (queue.closed) {
+      throw new AmpeError(
+        AmpeStatus.shutdownStarted,
+        "Cannot receive: the channel group was destroyed",
+      );
+    }
+    const store = queue.shift();
+    return store === undefined ? null : wrapStore(store);
+  }
+
+  /**
    * Puts a message straight into this group's receive queue (spec §7.2):
    * with no argument, a fresh `⟨Signal | engine | receiver_update⟩`; with a
    * message, that message with status `receiver_update` (consumed). Used to

@@ -23,6 +23,7 @@ import { MAX_FRAME_SIZE } from "./wire.ts";
 import { DecodeResult } from "./frame_decoder.ts";
 import { type AllocationStrategy, Pool } from "./pool.ts";
 import { parseAddress } from "./address.ts";
+import { appendHeader } from "./text_headers.ts";
 import { type Native, NativeError } from "./native_port.ts";
 import { type Pollable, PollerCore } from "./poller_core.ts";
 import { Trigger } from "./triggers.ts";
@@ -47,6 +48,8 @@ const ACCEPT_PAUSE_MS = 100;
 const ACCEPT_BATCH = 64;
 
 const encoder = new TextEncoder();
+/** Header added to a WelcomeResponse when the OS chose the address (port 0, empty UDS path). */
+export const LISTENING_ON = "~listening_on";
 
 function opCodeOf(store: MessageStore): number {
   return store.proto & OPCODE_MASK;
@@ -369,17 +372,29 @@ export class Engine {
     }
     if (address.kind === "udsServer") {
       const sock = this.#native.udsListen(encoder.encode(address.path), LISTEN_BACKLOG);
-      this.#listenDone(ch, store, sock);
+      this.#listenDone(ch, store, sock, address.path === "" ? "uds" : null, "");
       return;
     }
     this.#failRequest(ch, store, AmpeStatus.invalidAddress);
   }
 
   #listenTcp(ch: Channel, store: MessageStore, ip: string, port: number): void {
-    this.#listenDone(ch, store, this.#native.tcpListen(encoder.encode(ip), port, LISTEN_BACKLOG));
+    const sock = this.#native.tcpListen(encoder.encode(ip), port, LISTEN_BACKLOG);
+    this.#listenDone(ch, store, sock, port === 0 ? "tcp" : null, ip);
   }
 
-  #listenDone(ch: Channel, store: MessageStore, sock: number): void {
+  /**
+   * `chosen` is set when the OS picked the address (TCP port 0, empty UDS
+   * path): the WelcomeResponse then also carries `~listening_on` with the
+   * real address, which Zig tofu could not report (spec §16.17).
+   */
+  #listenDone(
+    ch: Channel,
+    store: MessageStore,
+    sock: number,
+    chosen: "tcp" | "uds" | null,
+    ip: string,
+  ): void {
     if (sock < 0) {
       const bad = sock === NativeError.badAddr || sock === NativeError.nameTooLong ||
         sock === NativeError.afNoSupport;
@@ -390,10 +405,27 @@ export class Engine {
     ch.state = ChannelState.open;
     ch.expected = Trigger.accept;
     this.#core.attach(ch);
+    if (chosen !== null) this.#reportChosenAddress(store, sock, chosen, ip);
     // Success: the same message comes back as WelcomeResponse, origin application (spec §10.1).
     store.proto = (store.proto & ~OPCODE_MASK) | OpCode.WelcomeResponse;
     store.status = AmpeStatus.success;
     this.#deliver(ch, store);
+  }
+
+  #reportChosenAddress(store: MessageStore, sock: number, kind: "tcp" | "uds", ip: string): void {
+    let value: string;
+    if (kind === "tcp") {
+      value = `tcp|${ip}|${this.#native.localPort(sock)}`;
+    } else {
+      const path = this.#native.udsPath(sock);
+      if (typeof path === "number") return;
+      value = `uds|${new TextDecoder().decode(path)}`;
+    }
+    try {
+      appendHeader(store, LISTENING_ON, value);
+    } catch {
+      // The request's headers are already at the limit: the app asked for no room.
+    }
   }
 
   #accept(listener: Channel): void {

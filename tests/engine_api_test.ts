@@ -452,6 +452,27 @@ suite("updateReceiver and waitReceive", () => {
     });
   });
 
+  test("tryReceive hands over queued messages without waiting", async () => {
+    await withEngines([{}], async (rtr) => {
+      const ampe = rtr.ampe();
+      const g = ampe.create();
+      assert.equal(g.tryReceive(), null);
+      for (let i = 1; i <= 3; i++) {
+        const m = ampe.get(AllocationStrategy.always)!;
+        m.bhdr.messageId = BigInt(i);
+        g.updateReceiver(m);
+      }
+      const seen: bigint[] = [];
+      for (let m = g.tryReceive(); m !== null; m = g.tryReceive()) {
+        seen.push(m.bhdr.messageId);
+        ampe.put(m);
+      }
+      assert.deepEqual(seen, [1n, 2n, 3n]);
+      await ampe.destroy(g);
+      assert.throws(() => g.tryReceive(), ampeError(AmpeStatus.shutdownStarted));
+    });
+  });
+
   test("async iteration yields every message and ends when the group is destroyed", async () => {
     await withEngines([{}], async (rtr) => {
       const ampe = rtr.ampe();

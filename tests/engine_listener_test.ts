@@ -7,6 +7,8 @@ import process from "node:process";
 import {
   AllocationStrategy,
   AmpeStatus,
+  LISTEN_ON,
+  LISTENING_ON,
   OpCode,
   TCPClientAddress,
   TCPServerAddress,
@@ -448,6 +450,76 @@ suite("listeners", () => {
       for (const s of [s1.S, s2.S]) assert.ok(s !== L1 && s !== L2 && s !== c1.C && s !== c2.C);
       assert.ok(s1.header.startsWith("tcp|"), s1.header);
       assert.ok(s2.header.startsWith("uds|"), s2.header);
+    });
+  });
+});
+
+suite("listeners on an address the OS chooses", () => {
+  test("TCP port 0: the WelcomeResponse carries ~listening_on with the real port, and it works", async () => {
+    await withEngines([{}, {}], async (rs, rc) => {
+      const as = rs.ampe(), ac = rc.ampe();
+      const gs = as.create(), gc = ac.create();
+      const w = postNew(as, gs, (m) => new TCPServerAddress("127.0.0.1", 0).format(m));
+      const r = await expectNext(
+        as,
+        gs,
+        { op: OpCode.WelcomeResponse, origin: "A", status: 0, ch: w.ch, mid: w.mid },
+        "welcome",
+        true,
+      );
+      assert.equal(r.thdrs.get(LISTEN_ON), "tcp|127.0.0.1|0");
+      const chosen = r.thdrs.get(LISTENING_ON) ?? "";
+      as.put(r);
+      const match = /^tcp\|127\.0\.0\.1\|(\d+)$/.exec(chosen);
+      assert.ok(match, `~listening_on: ${chosen}`);
+      const port = Number(match[1]);
+      assert.ok(port > 0);
+      const { H } = connect(ac, gc, new TCPClientAddress("127.0.0.1", port));
+      await accept(as, gs, H);
+      await expectNext(ac, gc, { op: OpCode.HelloResponse, status: 0, mid: H });
+    });
+  });
+
+  test("empty UDS path: a temporary path is reported in ~listening_on, works, and is removed", async () => {
+    await withEngines([{}, {}], async (rs, rc) => {
+      const as = rs.ampe(), ac = rc.ampe();
+      const gs = as.create(), gc = ac.create();
+      const w = postNew(as, gs, (m) => new UDSServerAddress("").format(m));
+      const r = await expectNext(
+        as,
+        gs,
+        { op: OpCode.WelcomeResponse, origin: "A", status: 0, ch: w.ch },
+        "welcome",
+        true,
+      );
+      const chosen = r.thdrs.get(LISTENING_ON) ?? "";
+      as.put(r);
+      assert.match(chosen, /^uds\|.+/);
+      const path = chosen.slice(4);
+      assert.ok(lstatSync(path).isSocket());
+      const { H } = connect(ac, gc, new UDSClientAddress(path));
+      await accept(as, gs, H);
+      await expectNext(ac, gc, { op: OpCode.HelloResponse, status: 0, mid: H });
+      await as.destroy(gs);
+      assert.equal(existsSync(path), false);
+    });
+  });
+
+  test("a listener on a fixed address gets no ~listening_on (the request's headers come back unchanged)", async () => {
+    await withEngines([{}], async (rtr) => {
+      const ampe = rtr.ampe();
+      const g = ampe.create();
+      const a = await addresses("tcp");
+      const w = postNew(ampe, g, (m) => a.server.format(m));
+      const r = await expectNext(
+        ampe,
+        g,
+        { op: OpCode.WelcomeResponse, ch: w.ch },
+        "welcome",
+        true,
+      );
+      assert.equal(r.thdrs.get(LISTENING_ON), undefined);
+      ampe.put(r);
     });
   });
 });
