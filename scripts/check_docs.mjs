@@ -72,7 +72,9 @@ for (const doc of docs) {
       passed++;
       return `${marker}\`\`\`ts\n${expected}\`\`\``;
     }
-    console.log(`FAIL ${where} differs from ${file}#${name} (run node scripts/check_docs.mjs --write)`);
+    console.log(
+      `FAIL ${where} differs from ${file}#${name} (run node scripts/check_docs.mjs --write)`,
+    );
     failed++;
     return whole;
   });
