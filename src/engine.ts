@@ -106,7 +106,10 @@ export class Engine {
    * within the spin is picked up at once.
    */
   #spinUntil = 0;
-  readonly #spinMs: number;
+  /** The spin budget adapts (ms): a spin that catches activity doubles it, one that expires halves it. */
+  #spinMs: number;
+  readonly #spinMaxMs: number;
+  #spinning = false;
   #park: Promise<void> | null = null;
   #destroyed: Promise<void> | null = null;
   readonly #turn = () => this.#runTurn();
@@ -123,7 +126,7 @@ export class Engine {
     }
     this.#core = core;
     this.#udsPathLimit = config.udsPathLimit;
-    this.#spinMs = config.spinMicros / 1000;
+    this.#spinMs = this.#spinMaxMs = config.spinMicros / 1000;
     // Resume starved channels in a later turn, not a microtask: the app first
     // drains what is queued and puts it back, so reading resumes with a full
     // pool instead of one message at a time.
@@ -276,10 +279,21 @@ export class Engine {
     const again = more || this.#moreWork || this.#inboxStores.length > 0;
     this.#moreWork = false;
     if (again) return this.#scheduleLater();
-    if (this.#spinMs > 0) {
+    if (this.#spinMaxMs > 0) {
       const now = performance.now();
-      if (busy) this.#spinUntil = now + this.#spinMs;
-      if (now < this.#spinUntil) return this.#scheduleLater();
+      if (busy) {
+        // Activity during a spin: spinning pays off here, allow longer spins.
+        if (this.#spinning) this.#spinMs = Math.min(this.#spinMaxMs, this.#spinMs * 2);
+        this.#spinUntil = now + this.#spinMs;
+      }
+      if (now < this.#spinUntil) {
+        this.#spinning = true;
+        return this.#scheduleLater();
+      }
+      // The spin expired with nothing to do: the peer is slow or the CPU is
+      // contended (where spinning steals the peer's time): spin less next time.
+      if (this.#spinning) this.#spinMs = Math.max(this.#spinMaxMs / 16, this.#spinMs / 2);
+      this.#spinning = false;
     }
     this.#parkUntilReady();
   }

@@ -1,5 +1,3 @@
-import { Ring } from "./ring.ts";
-
 /**
  * The receive queue of one channel group: an unbounded FIFO of messages for the
  * app, with promise-based waiters (spec §7.2 `waitReceive`).
@@ -7,11 +5,14 @@ import { Ring } from "./ring.ts";
  * @module
  */
 
-/** A pending `take`: settled by a push, by its timeout, by its abort signal or by close. */
+import { Ring } from "./ring.ts";
+
+/** A pending `take`: settled by a push, by its deadline, by its abort signal or by close. */
 interface Waiter<U> {
   resolve(value: U | null): void;
   reject(reason: unknown): void;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  /** performance.now() time at which it resolves null; Infinity = never. */
+  deadline: number;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
 }
@@ -20,6 +21,11 @@ interface Waiter<U> {
  * FIFO ring of items with waiters. `T` is what the engine queues; `U` is what a
  * waiter gets (`deliver` converts at the moment of hand-over, so nothing is
  * converted for items that are dropped at close).
+ *
+ * Timeouts share one timer per queue, armed for the earliest deadline and left
+ * running when a waiter is served early (it re-arms itself when it fires), so
+ * an app that waits with a timeout for every message does not create and
+ * cancel a timer per message.
  */
 export class ReceiveQueue<T, U> {
   #items = new Ring<T>();
@@ -27,6 +33,9 @@ export class ReceiveQueue<T, U> {
   #closed = false;
   #closeReason: () => unknown;
   #deliver: (item: T) => U;
+  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #timerAt = Infinity;
+  readonly #onTimer = () => this.#expireDue();
 
   /** `closeReason` makes the error that waiters get once the queue is closed. */
   constructor(deliver: (item: T) => U, closeReason: () => unknown) {
@@ -48,7 +57,7 @@ export class ReceiveQueue<T, U> {
   push(item: T): void {
     const waiter = this.#waiters.shift();
     if (waiter !== undefined) {
-      this.#settle(waiter);
+      this.#unlisten(waiter);
       waiter.resolve(this.#deliver(item));
       return;
     }
@@ -66,42 +75,76 @@ export class ReceiveQueue<T, U> {
    */
   take(timeoutMs: number, signal: AbortSignal | undefined): Promise<U | null> {
     return new Promise<U | null>((resolve, reject) => {
-      const waiter: Waiter<U> = { resolve, reject, timer: undefined, signal, onAbort: undefined };
-      if (Number.isFinite(timeoutMs)) {
-        waiter.timer = setTimeout(() => this.#expire(waiter, null), timeoutMs);
-      }
+      const deadline = Number.isFinite(timeoutMs) ? performance.now() + timeoutMs : Infinity;
+      const waiter: Waiter<U> = { resolve, reject, deadline, signal, onAbort: undefined };
       if (signal !== undefined) {
-        waiter.onAbort = () => this.#expire(waiter, signal.reason ?? new Error("Aborted"));
+        waiter.onAbort = () => this.#remove(waiter, signal.reason ?? new Error("Aborted"));
         signal.addEventListener("abort", waiter.onAbort, { once: true });
       }
       this.#waiters.push(waiter);
+      if (deadline < this.#timerAt) this.#arm(deadline);
     });
   }
 
   /** Closes the queue: pending and later waiters reject; returns what was still queued. */
   close(): T[] {
     this.#closed = true;
+    this.#disarm();
     const left = this.#items.drain();
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const waiter of waiters) {
-      this.#settle(waiter);
+      this.#unlisten(waiter);
       waiter.reject(this.#closeReason());
     }
     return left;
   }
 
-  #expire(waiter: Waiter<U>, abortReason: unknown): void {
+  /** Resolves null for every waiter whose deadline passed; re-arms for the next one. */
+  #expireDue(): void {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    const kept: Waiter<U>[] = [];
+    const due: Waiter<U>[] = [];
+    for (const waiter of this.#waiters) {
+      if (waiter.deadline <= now) due.push(waiter);
+      else {
+        kept.push(waiter);
+        if (waiter.deadline < next) next = waiter.deadline;
+      }
+    }
+    this.#waiters = kept;
+    if (next < Infinity) this.#arm(next);
+    for (const waiter of due) {
+      this.#unlisten(waiter);
+      waiter.resolve(null);
+    }
+  }
+
+  #remove(waiter: Waiter<U>, reason: unknown): void {
     const index = this.#waiters.indexOf(waiter);
     if (index < 0) return;
     this.#waiters.splice(index, 1);
-    this.#settle(waiter);
-    if (abortReason === null) waiter.resolve(null);
-    else waiter.reject(abortReason);
+    this.#unlisten(waiter);
+    waiter.reject(reason);
   }
 
-  #settle(waiter: Waiter<U>): void {
-    if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+  #arm(deadline: number): void {
+    this.#disarm();
+    this.#timerAt = deadline;
+    // A timer that fires a little early finds nothing due and re-arms for the rest.
+    this.#timer = setTimeout(this.#onTimer, Math.max(0, Math.ceil(deadline - performance.now())));
+  }
+
+  #disarm(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+  }
+
+  #unlisten(waiter: Waiter<U>): void {
     if (waiter.onAbort !== undefined) waiter.signal?.removeEventListener("abort", waiter.onAbort);
   }
 }
