@@ -6,6 +6,7 @@
 
 import process from "node:process";
 import { AmpeError } from "./ampe_error.ts";
+import { readEnv } from "./env.ts";
 import { AmpeStatus } from "./status.ts";
 import { normalizePoolOptions } from "./pool.ts";
 import { BackendId, loadNativeAsync, type Native } from "./native_port.ts";
@@ -119,7 +120,7 @@ export class Reactor implements AsyncDisposable {
       const libraryPath = options.nativeLibrary;
       const native = await loadNativeAsync(libraryPath === undefined ? {} : { path: libraryPath });
       try {
-        const backend = chooseBackend(native, options.backend ?? process.env.TOFU_BACKEND);
+        const backend = chooseBackend(native, options.backend ?? readEnv("TOFU_BACKEND"));
         const engine = new Engine({
           native,
           backend,

@@ -19,13 +19,24 @@ export function isNumericHost(host: string): boolean {
 /** Names longer than this are rejected without asking the resolver (spec §5.4: host >= 256 bytes). */
 const MAX_HOST_LENGTH = 255;
 
+let warnedPermission = false;
+
 /** The first address of `host`, or null if it does not resolve. */
 export async function resolveHost(host: string): Promise<string | null> {
   if (host.length === 0 || host.length > MAX_HOST_LENGTH) return null;
   try {
     const answer = await lookup(host);
     return answer.address;
-  } catch {
+  } catch (err) {
+    // Deno without --allow-net refuses every lookup (EPERM). The app only sees
+    // invalid_address, so say once what is really missing.
+    if ((err as { code?: string }).code === "EPERM" && !warnedPermission) {
+      warnedPermission = true;
+      console.warn(
+        `tofu: cannot resolve host name "${host}": name lookups are not permitted ` +
+          "(on Deno, run with --allow-net); connecting by numeric address works without it",
+      );
+    }
     return null;
   }
 }

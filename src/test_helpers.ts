@@ -9,6 +9,7 @@ import process from "node:process";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { AmpeError } from "./ampe_error.ts";
+import { readEnv } from "./env.ts";
 import { AmpeStatus } from "./status.ts";
 import { loadNativeAsync } from "./native_port.ts";
 
@@ -62,7 +63,7 @@ export async function findFreeTcpPort(): Promise<number> {
  * not created): `{TMPDIR or /tmp}/tofu_{pid}_{n}.port`.
  */
 export function tempUdsPath(): string {
-  const dir = (process.env.TMPDIR || (process.platform === "win32" ? tmpdir() : "/tmp"))
+  const dir = (readEnv("TMPDIR") || (process.platform === "win32" ? tmpdir() : "/tmp"))
     .replace(/[\\/]+$/, "");
   const sep = process.platform === "win32" ? "\\" : "/";
   const holder = globalThis as CounterHolder;
