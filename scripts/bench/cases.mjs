@@ -1,0 +1,96 @@
+// Plain JavaScript so that Node 20 runs it; JSDoc carries the types, which this lint rule cannot read.
+// deno-lint-ignore-file explicit-module-boundary-types
+/**
+ * The benchmark cases: {ping-pong, stream} x {TCP, UDS} x {64 B, 4 KiB}
+ * bodies, plus the idle-engine measurement, with their message counts for
+ * a full run and for the short smoke run (`--quick`).
+ *
+ * @module
+ */
+
+/**
+ * @typedef {object} BenchCase
+ * @property {string} name e.g. `pingpong-tcp-64`, `stream-uds-4k`, `idle`
+ * @property {"pingpong" | "stream" | "idle"} mode
+ * @property {"tcp" | "uds" | ""} transport
+ * @property {number} size body bytes
+ * @property {string} sizeLabel `64 B` or `4 KiB`
+ * @property {number} count timed round trips or messages (idle: seconds measured)
+ * @property {number} warmup untimed round trips or messages before them
+ */
+
+/** Message counts of a full run (the issue's figures) and of a smoke run. */
+const COUNTS = {
+  full: {
+    pingpong: { count: 20_000, warmup: 2_000 },
+    stream64: { count: 1_000_000, warmup: 100_000 },
+    stream4k: { count: 200_000, warmup: 20_000 },
+    idleSeconds: 5,
+  },
+  quick: {
+    pingpong: { count: 1_000, warmup: 200 },
+    stream64: { count: 50_000, warmup: 5_000 },
+    stream4k: { count: 10_000, warmup: 1_000 },
+    idleSeconds: 1,
+  },
+};
+
+const SIZES = [
+  { key: "64", size: 64, label: "64 B" },
+  { key: "4k", size: 4096, label: "4 KiB" },
+];
+
+/**
+ * Every case, in the order they run.
+ *
+ * @param {boolean} quick smoke counts instead of the full ones
+ * @returns {BenchCase[]}
+ */
+export function allCases(quick) {
+  const counts = quick ? COUNTS.quick : COUNTS.full;
+  /** @type {BenchCase[]} */
+  const cases = [];
+  for (const mode of /** @type {const} */ (["pingpong", "stream"])) {
+    for (const { key, size, label } of SIZES) {
+      for (const transport of /** @type {const} */ (["tcp", "uds"])) {
+        const n = mode === "pingpong"
+          ? counts.pingpong
+          : size === 64
+          ? counts.stream64
+          : counts.stream4k;
+        cases.push({
+          name: `${mode}-${transport}-${key}`,
+          mode,
+          transport,
+          size,
+          sizeLabel: label,
+          ...n,
+        });
+      }
+    }
+  }
+  cases.push({
+    name: "idle",
+    mode: "idle",
+    transport: "",
+    size: 0,
+    sizeLabel: "",
+    count: counts.idleSeconds,
+    warmup: 0,
+  });
+  return cases;
+}
+
+/**
+ * True when `name` matches `filter`: every dash-separated part of the filter
+ * is a part of the name (`stream` matches all streaming cases, `uds-64` both
+ * 64-byte UDS cases, `pingpong-tcp-4k` exactly one).
+ *
+ * @param {string} filter
+ * @param {string} name
+ * @returns {boolean}
+ */
+export function caseMatches(filter, name) {
+  const parts = name.split("-");
+  return filter.split("-").every((part) => parts.includes(part));
+}

@@ -1,0 +1,160 @@
+// Plain JavaScript so that Node 20 runs it; JSDoc carries the types, which this lint rule cannot read.
+// deno-lint-ignore-file explicit-module-boundary-types
+/**
+ * What every benchmark peer program shares: its command line, the result
+ * line a client prints, and latency statistics.
+ *
+ * Command line (the same for every contender, the C one included):
+ *
+ *     <server|client> <tcp|uds> <port|path> <pingpong|stream> <bodyBytes> <count> <warmup>
+ *
+ * A server prints `READY <port|path>` once it accepts connections, serves one
+ * client, and exits when that client goes away. A client prints one JSON line
+ * (see {@linkcode printResult}) and exits 0.
+ *
+ * @module
+ */
+
+/**
+ * @typedef {object} PeerOptions
+ * @property {"server" | "client"} role
+ * @property {"tcp" | "uds"} transport
+ * @property {string} address port number (TCP on 127.0.0.1) or socket path (UDS)
+ * @property {number} port the port for TCP, 0 for UDS
+ * @property {"pingpong" | "stream"} mode
+ * @property {number} size body bytes of every request (and of every echo)
+ * @property {number} count timed round trips (pingpong) or messages (stream)
+ * @property {number} warmup untimed round trips or messages before the timed ones
+ */
+
+const USAGE =
+  "usage: <server|client> <tcp|uds> <port|path> <pingpong|stream> <bodyBytes> <count> <warmup>";
+
+/**
+ * @param {string} name
+ * @param {string | undefined} text
+ * @param {number} min
+ * @param {number} max
+ * @returns {number}
+ */
+function integer(name, text, min, max) {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`The ${name} must be an integer ${min}..${max}, got "${text}". ${USAGE}`);
+  }
+  return value;
+}
+
+/**
+ * @template {string} T
+ * @param {string} name
+ * @param {string | undefined} text
+ * @param {readonly T[]} choices
+ * @returns {T}
+ */
+function oneOf(name, text, choices) {
+  const found = choices.find((c) => c === text);
+  if (found === undefined) {
+    throw new Error(`The ${name} must be one of ${choices.join(", ")}, got "${text}". ${USAGE}`);
+  }
+  return found;
+}
+
+/**
+ * Parses a peer's arguments (without the runtime and script names).
+ * Throws an Error naming the bad value.
+ *
+ * @param {readonly string[]} args
+ * @returns {PeerOptions}
+ */
+export function parsePeerArgs(args) {
+  if (args.length !== 7) throw new Error(`Expected 7 arguments, got ${args.length}. ${USAGE}`);
+  const role = oneOf("role", args[0], /** @type {const} */ (["server", "client"]));
+  const transport = oneOf("transport", args[1], /** @type {const} */ (["tcp", "uds"]));
+  const address = /** @type {string} */ (args[2]);
+  const port = transport === "tcp" ? integer("port", address, 1, 65535) : 0;
+  if (transport === "uds" && address.length === 0) {
+    throw new Error(`The socket path is empty. ${USAGE}`);
+  }
+  const mode = oneOf("mode", args[3], /** @type {const} */ (["pingpong", "stream"]));
+  return {
+    role,
+    transport,
+    address,
+    port,
+    mode,
+    size: integer("body size", args[4], 0, 65535),
+    count: integer("count", args[5], 1, 100_000_000),
+    warmup: integer("warm-up count", args[6], 0, 100_000_000),
+  };
+}
+
+/**
+ * Value at fraction `p` (0..1) of ascending `sorted` (nearest rank below).
+ *
+ * @param {Float64Array} sorted
+ * @param {number} p
+ * @returns {number}
+ */
+function at(sorted, p) {
+  return /** @type {number} */ (sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]);
+}
+
+/**
+ * The result of a ping-pong client: `latenciesMs` holds one round trip
+ * each, `seconds` the wall time of all of them.
+ *
+ * @param {Float64Array} latenciesMs
+ * @param {number} seconds
+ * @returns {{ mode: "pingpong", count: number, seconds: number, perSec: number, p50Us: number, p99Us: number }}
+ */
+export function pingPongResult(latenciesMs, seconds) {
+  const sorted = Float64Array.from(latenciesMs).sort();
+  return {
+    mode: "pingpong",
+    count: sorted.length,
+    seconds,
+    perSec: sorted.length / seconds,
+    p50Us: at(sorted, 0.5) * 1000,
+    p99Us: at(sorted, 0.99) * 1000,
+  };
+}
+
+/**
+ * The result of a streaming client: `count` messages of `size` body bytes
+ * delivered in `seconds` (until the server's acknowledgement arrived).
+ *
+ * @param {number} count
+ * @param {number} size
+ * @param {number} seconds
+ * @returns {{ mode: "stream", count: number, seconds: number, perSec: number, mbPerSec: number }}
+ */
+export function streamResult(count, size, seconds) {
+  return {
+    mode: "stream",
+    count,
+    seconds,
+    perSec: count / seconds,
+    mbPerSec: (count * size) / seconds / 1e6,
+  };
+}
+
+/**
+ * Prints the client's one result line.
+ *
+ * @param {object} result
+ * @returns {void}
+ */
+export function printResult(result) {
+  console.log(JSON.stringify(result));
+}
+
+/**
+ * Prints the server's readiness line.
+ *
+ * @param {string} address
+ * @returns {void}
+ */
+export function printReady(address) {
+  console.log(`READY ${address}`);
+}

@@ -1,0 +1,250 @@
+// Plain JavaScript so that Node 20 runs it; JSDoc carries the types, which this lint rule cannot read.
+// deno-lint-ignore-file explicit-module-boundary-types
+/**
+ * Runs one measurement: a contender's server and client as two separate
+ * processes on a fresh port or socket path, or the idle probe. Only the
+ * processes started here are ever stopped, by their own handles.
+ *
+ * @module
+ */
+
+import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { commandOf, peerEnv, ROOT } from "./contenders.mjs";
+
+/** @typedef {import("./contenders.mjs").Contender} Contender */
+/** @typedef {import("./cases.mjs").BenchCase} BenchCase */
+
+/**
+ * @typedef {object} RunOutcome
+ * @property {boolean} ok
+ * @property {Record<string, number | string | boolean> | undefined} result the client's JSON line
+ * @property {string} error why it failed (empty when ok)
+ */
+
+const READY_TIMEOUT_MS = 30_000;
+const SERVER_EXIT_MS = 10_000;
+let sequence = 0;
+
+/**
+ * A TCP port that was free a moment ago.
+ *
+ * @returns {Promise<number>}
+ */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A started process with its collected output.
+ *
+ * @typedef {object} Child
+ * @property {import("node:child_process").ChildProcess} process
+ * @property {() => string} stdout
+ * @property {() => string} stderr
+ * @property {Promise<number | null>} exited exit code (null when killed by a signal)
+ */
+
+/**
+ * @param {{ file: string, args: string[] }} command
+ * @param {(line: string) => void} [onLine] called with every stdout line
+ * @returns {Child}
+ */
+function start(command, onLine) {
+  const child = spawn(command.file, command.args, {
+    cwd: ROOT,
+    env: peerEnv(),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  let pending = "";
+  child.stdout?.setEncoding("utf8");
+  child.stderr?.setEncoding("utf8");
+  child.stdout?.on("data", (/** @type {string} */ text) => {
+    out += text;
+    pending += text;
+    const lines = pending.split("\n");
+    pending = lines.pop() ?? "";
+    for (const line of lines) onLine?.(line);
+  });
+  child.stderr?.on("data", (/** @type {string} */ text) => {
+    err += text;
+  });
+  const exited = new Promise((resolve) => {
+    child.on("error", (e) => {
+      err += String(e);
+      resolve(-1);
+    });
+    child.on("exit", (code) => resolve(code));
+  });
+  return { process: child, stdout: () => out, stderr: () => err, exited };
+}
+
+/**
+ * Resolves `promise`, or `fallback` after `ms`.
+ *
+ * @template T
+ * @param {Promise<T>} promise
+ * @param {number} ms
+ * @param {T} fallback
+ * @returns {Promise<T>}
+ */
+function within(promise, ms, fallback) {
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  const late = new Promise((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The last meaningful line of a process's error output.
+ *
+ * @param {string} text
+ * @returns {string}
+ */
+function lastError(text) {
+  // deno-lint-ignore no-control-regex
+  const lines = text.replace(/\x1b\[[0-9;]*m/g, "").split("\n").map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("at ") && !/^\d+ \|/.test(l) && !/^\^/.test(l));
+  const error = lines.find((l) => /^panic/i.test(l)) ??
+    lines.find((l) => /error|fail|cannot|unsupported/i.test(l) && !l.startsWith("Features:"));
+  return (error ?? lines.at(-1) ?? "").slice(0, 300);
+}
+
+/**
+ * Stops a child that is still running (it was started here).
+ *
+ * @param {Child} child
+ */
+async function stop(child) {
+  if (child.process.exitCode !== null || child.process.signalCode !== null) return;
+  child.process.kill("SIGKILL");
+  await child.exited;
+}
+
+/**
+ * Time limit of one client: generous for slow contenders, short enough that
+ * a hang does not eat the whole run.
+ *
+ * @param {BenchCase} kase
+ * @returns {number}
+ */
+function clientTimeoutMs(kase) {
+  const messages = kase.count + kase.warmup;
+  const slowestRate = kase.mode === "pingpong" ? 500 : 20_000;
+  return 20_000 + (messages / slowestRate) * 1000;
+}
+
+/**
+ * Runs `kase` once for `contender`: server, then client, then waits for the
+ * server to exit.
+ *
+ * @param {Contender} contender
+ * @param {BenchCase} kase
+ * @param {{ runtimeFlags?: string[], timeoutMs?: number }} [options]
+ * @returns {Promise<RunOutcome>}
+ */
+export async function runPair(contender, kase, options = {}) {
+  const address = kase.transport === "tcp"
+    ? String(await freePort())
+    : join(tmpdir(), `tofu-bench-${process.pid}-${++sequence}.sock`);
+  if (kase.transport === "uds") rmSync(address, { force: true });
+  const args = (/** @type {string} */ role) => [
+    role,
+    kase.transport,
+    address,
+    kase.mode,
+    String(kase.size),
+    String(kase.count),
+    String(kase.warmup),
+  ];
+  const flags = options.runtimeFlags ?? [];
+  /** @type {(ready: boolean) => void} */
+  let markReady = () => {};
+  const ready = new Promise((resolve) => {
+    markReady = resolve;
+  });
+  const server = start(commandOf(contender, args("server"), flags), (line) => {
+    if (line.startsWith("READY ")) markReady(true);
+  });
+  void server.exited.then(() => markReady(false));
+  try {
+    if (!(await within(ready, READY_TIMEOUT_MS, false))) {
+      await stop(server);
+      const why = lastError(server.stderr()) || "no READY line";
+      return { ok: false, result: undefined, error: `server did not start: ${why}` };
+    }
+    const client = start(commandOf(contender, args("client"), flags));
+    const limit = options.timeoutMs ?? clientTimeoutMs(kase);
+    const code = await within(client.exited, limit, "timeout");
+    if (code === "timeout") {
+      await stop(client);
+      return {
+        ok: false,
+        result: undefined,
+        error: `client timed out after ${Math.round(limit / 1000)} s`,
+      };
+    }
+    const line = client.stdout().trim().split("\n").at(-1) ?? "";
+    if (code !== 0 || !line.startsWith("{")) {
+      const why = lastError(client.stderr()) || lastError(server.stderr()) || `exit code ${code}`;
+      return { ok: false, result: undefined, error: `client failed: ${why}` };
+    }
+    const serverCode = await within(server.exited, SERVER_EXIT_MS, "timeout");
+    if (serverCode !== 0 && serverCode !== "timeout") {
+      return {
+        ok: false,
+        result: undefined,
+        error: `server failed: ${lastError(server.stderr())}`,
+      };
+    }
+    return { ok: true, result: JSON.parse(line), error: "" };
+  } finally {
+    await stop(server);
+    if (kase.transport === "uds") rmSync(address, { force: true });
+  }
+}
+
+/**
+ * Measures an idle engine (or, with `baseline`, the bare runtime) on the
+ * runtime of `contender` for `seconds`.
+ *
+ * @param {Contender} contender a tofu contender
+ * @param {number} seconds
+ * @param {boolean} baseline
+ * @returns {Promise<RunOutcome>}
+ */
+export async function runIdle(contender, seconds, baseline) {
+  const idleContender = { ...contender, script: "tofu_idle.ts" };
+  const args = baseline ? ["--baseline", String(seconds)] : [String(seconds)];
+  const child = start(commandOf(idleContender, args));
+  const code = await within(child.exited, seconds * 1000 + 30_000, "timeout");
+  if (code === "timeout") {
+    await stop(child);
+    return { ok: false, result: undefined, error: "idle probe timed out" };
+  }
+  const line = child.stdout().trim().split("\n").at(-1) ?? "";
+  if (code !== 0 || !line.startsWith("{")) {
+    return {
+      ok: false,
+      result: undefined,
+      error: `idle probe failed: ${lastError(child.stderr())}`,
+    };
+  }
+  return { ok: true, result: JSON.parse(line), error: "" };
+}

@@ -1,0 +1,210 @@
+/**
+ * Benchmark peer on tofu, through the public API exactly as an application
+ * uses it: `get` / `post` / `waitReceive` / `put` for every message. Runs
+ * unchanged on Deno and Bun.
+ *
+ * - ping-pong: the client posts one Request and awaits the Response; the
+ *   server answers by turning the received message into a Response and
+ *   posting it back (the echo idiom);
+ * - stream: the client posts its messages back to back; the only flow
+ *   control is the pool (spec §12): it takes messages with `poolOnly`, the
+ *   engine returns each one to the pool once it is written, and when the
+ *   pool is empty the client yields to the event loop. The server receives
+ *   every message with `waitReceive` and `put`s it back, and answers one
+ *   Response after the warm-up and one after the last message.
+ *
+ * Run: `deno run -A scripts/bench/tofu_peer.ts <args>` or
+ * `bun scripts/bench/tofu_peer.ts <args>` (arguments: see `peer_args.mjs`).
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { setImmediate } from "node:timers";
+import {
+  AllocationStrategy,
+  type Ampe,
+  AmpeStatus,
+  type ChannelGroup,
+  type Message,
+  OpCode,
+  type Options,
+  Reactor,
+  TCPClientAddress,
+  TCPServerAddress,
+  UDSClientAddress,
+  UDSServerAddress,
+  WAIT_INFINITE,
+} from "../../mod.ts";
+import {
+  parsePeerArgs,
+  type PeerOptions,
+  pingPongResult,
+  printReady,
+  printResult,
+  streamResult,
+} from "./peer_args.mjs";
+
+/**
+ * Pool sizes of both peers: the server can take this many messages per read
+ * burst before it starves, and a streaming client has this many in flight.
+ */
+const OPTIONS: Options = { initialPoolMsgs: 4096, maxPoolMsgs: 4096 };
+const SETUP_MS = 10_000;
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** The next message of `g` that is not a pool_empty notice (those go back to the pool). */
+async function receive(ampe: Ampe, g: ChannelGroup, timeoutMs = WAIT_INFINITE): Promise<Message> {
+  for (;;) {
+    const m = await g.waitReceive(timeoutMs);
+    if (m === null) throw new Error(`Nothing arrived within ${timeoutMs} ms`);
+    if (m.isFromEngine() && m.bhdr.status === AmpeStatus.poolEmpty) {
+      ampe.put(m);
+      continue;
+    }
+    return m;
+  }
+}
+
+function failure(what: string, m: Message): Error {
+  const h = m.bhdr;
+  return new Error(
+    `${what}: got opCode ${h.proto.opCode}, status ${h.status}, origin ${h.proto.origin} on channel ${h.channelNumber}`,
+  );
+}
+
+async function serve(opts: PeerOptions): Promise<void> {
+  await using rtr = await Reactor.create(OPTIONS);
+  const ampe = rtr.ampe();
+  const g = ampe.create();
+  const welcome = ampe.get(AllocationStrategy.always)!;
+  const address = opts.transport === "tcp"
+    ? new TCPServerAddress("127.0.0.1", opts.port)
+    : new UDSServerAddress(opts.address);
+  address.format(welcome);
+  g.post(welcome);
+  const listening = await receive(ampe, g, SETUP_MS);
+  if (listening.bhdr.status !== AmpeStatus.success) throw failure("Cannot listen", listening);
+  ampe.put(listening);
+  printReady(opts.address);
+
+  const pingPong = opts.mode === "pingpong";
+  const total = opts.warmup + opts.count;
+  let seen = 0;
+  for (;;) {
+    const m = await receive(ampe, g);
+    const h = m.bhdr;
+    if (m.isFromEngine()) {
+      // The client went away (its channel closed): the run is over.
+      ampe.put(m);
+      return;
+    }
+    const op = h.proto.opCode;
+    if (op === OpCode.HelloRequest) {
+      h.proto.opCode = OpCode.HelloResponse;
+      g.post(m);
+      continue;
+    }
+    if (op !== OpCode.Request) throw failure("Expected a Request", m);
+    seen++;
+    if (pingPong) {
+      h.proto.opCode = OpCode.Response;
+      g.post(m);
+      continue;
+    }
+    const channel = h.channelNumber;
+    ampe.put(m);
+    if ((seen === opts.warmup && opts.warmup > 0) || seen === total) {
+      const ack = ampe.get(AllocationStrategy.always)!;
+      ack.bhdr.proto.opCode = OpCode.Response;
+      ack.bhdr.channelNumber = channel;
+      ack.bhdr.messageId = BigInt(seen); // a Response needs a message id
+      g.post(ack);
+    }
+  }
+}
+
+async function runClient(opts: PeerOptions): Promise<void> {
+  await using rtr = await Reactor.create(OPTIONS);
+  const ampe = rtr.ampe();
+  const g = ampe.create();
+  const hello = ampe.get(AllocationStrategy.always)!;
+  const address = opts.transport === "tcp"
+    ? new TCPClientAddress("127.0.0.1", opts.port)
+    : new UDSClientAddress(opts.address);
+  address.format(hello);
+  const channel = g.post(hello).channelNumber;
+  const welcome = await receive(ampe, g, SETUP_MS);
+  if (
+    welcome.bhdr.proto.opCode !== OpCode.HelloResponse || welcome.bhdr.status !== AmpeStatus.success
+  ) {
+    throw failure("Cannot connect", welcome);
+  }
+  ampe.put(welcome);
+  const body = new Uint8Array(opts.size).fill(0x61);
+  const client = { ampe, g, channel, body, opts };
+  printResult(opts.mode === "pingpong" ? await pingPong(client) : await stream(client));
+}
+
+interface Client {
+  ampe: Ampe;
+  g: ChannelGroup;
+  channel: number;
+  body: Uint8Array;
+  opts: PeerOptions;
+}
+
+async function pingPong({ ampe, g, channel, body, opts }: Client): Promise<object> {
+  const { warmup, count, size } = opts;
+  const latencies = new Float64Array(count);
+  let start = performance.now();
+  for (let i = 0; i < warmup + count; i++) {
+    if (i === warmup) start = performance.now();
+    const t0 = performance.now();
+    const m = ampe.get(AllocationStrategy.always)!;
+    m.bhdr.proto.opCode = OpCode.Request;
+    m.bhdr.channelNumber = channel;
+    m.body.append(body);
+    g.post(m);
+    const reply = await receive(ampe, g);
+    if (reply.bhdr.proto.opCode !== OpCode.Response || reply.isFromEngine()) {
+      throw failure("Expected a Response", reply);
+    }
+    if (reply.body.byteLength !== size) throw failure(`Expected a ${size}-byte body`, reply);
+    ampe.put(reply);
+    if (i >= warmup) latencies[i - warmup] = performance.now() - t0;
+  }
+  return pingPongResult(latencies, (performance.now() - start) / 1000);
+}
+
+async function stream(client: Client): Promise<object> {
+  const { warmup, count, size } = client.opts;
+  if (warmup > 0) await streamPhase(client, warmup);
+  const start = performance.now();
+  await streamPhase(client, count);
+  return streamResult(count, size, (performance.now() - start) / 1000);
+}
+
+/** Posts `n` messages, taking them from the pool only, then awaits the server's Response. */
+async function streamPhase({ ampe, g, channel, body }: Client, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    let m = ampe.get(AllocationStrategy.poolOnly);
+    while (m === null) {
+      await yieldToEventLoop();
+      m = ampe.get(AllocationStrategy.poolOnly);
+    }
+    m.bhdr.proto.opCode = OpCode.Request;
+    m.bhdr.channelNumber = channel;
+    m.body.append(body);
+    g.post(m);
+  }
+  const ack = await receive(ampe, g);
+  if (ack.bhdr.proto.opCode !== OpCode.Response || ack.isFromEngine()) {
+    throw failure("Expected the Response", ack);
+  }
+  ampe.put(ack);
+}
+
+const opts = parsePeerArgs(process.argv.slice(2));
+await (opts.role === "server" ? serve(opts) : runClient(opts));
