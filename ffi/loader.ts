@@ -233,6 +233,16 @@ export function loadNative(options: LoadOptions = {}): Native {
   const attempts: LoadAttempt[] = [];
   const open = usableOpener(attempts);
   const picked = open === undefined ? undefined : pickCandidate(options, attempts);
+  return finishLocal(open, picked, options, attempts);
+}
+
+/** Opens a local candidate, or throws with every attempt (a URL import needs the async loader). */
+function finishLocal(
+  open: Opener | undefined,
+  picked: Candidate | RemoteCandidate | undefined,
+  options: LoadOptions,
+  attempts: LoadAttempt[],
+): Native {
   if (open !== undefined && picked !== undefined) {
     if ("path" in picked) {
       const native = openCandidate(open, picked, options, attempts);
@@ -271,7 +281,7 @@ export async function loadNativeAsync(options: LoadOptions = {}): Promise<Native
   const open = usableOpener(attempts);
   const picked = open === undefined ? undefined : pickCandidate(options, attempts);
   if (open === undefined || picked === undefined || "path" in picked) {
-    return loadNative(options);
+    return finishLocal(open, picked, options, attempts);
   }
   let cacheDir: string | undefined;
   try {
