@@ -47,7 +47,7 @@ import { resultsMarkdown, writeResults } from "./bench/results_writer.mjs";
 /** @typedef {import("./bench/cases.mjs").BenchCase} BenchCase */
 /** @typedef {import("./bench/results_writer.mjs").CaseResult} CaseResult */
 
-/** A contender is dropped from the rest of the run after this many failed runs. */
+/** A contender is dropped from the rest of the run after this many failed runs (known failures: one). */
 const MAX_FAILURES = 2;
 
 /**
@@ -151,8 +151,10 @@ async function main() {
     if (c.knownFailure === undefined) failed++;
     const count = (failures.get(c.id) ?? 0) + 1;
     failures.set(c.id, count);
-    if (count >= MAX_FAILURES) {
-      unavailable.set(c.id, `dropped after ${count} failed runs, last: ${error}`);
+    // A known failure needs no second confirmation.
+    if (count >= MAX_FAILURES || c.knownFailure !== undefined) {
+      const known = c.knownFailure === undefined ? "" : ` — ${c.knownFailure}`;
+      unavailable.set(c.id, `dropped after ${count} failed run(s), last: ${error}${known}`);
     }
   };
 
