@@ -24,6 +24,17 @@ import { commandOf, peerEnv, ROOT } from "./contenders.mjs";
  * @property {boolean} ok
  * @property {Record<string, number | string | boolean> | undefined} result the client's JSON line
  * @property {string} error why it failed (empty when ok)
+ * @property {{ server: string, client: string }} stderr what the two processes wrote to stderr
+ */
+
+/**
+ * How to start the peers of one run, beyond the defaults.
+ *
+ * @typedef {object} RunOptions
+ * @property {(role: string) => string[]} [runtimeFlags] extra runtime flags per role (e.g. profiling)
+ * @property {(role: string) => string[]} [wrapper] a command that runs the peer, per role (e.g. strace)
+ * @property {Record<string, string>} [env] extra environment variables
+ * @property {number} [timeoutMs] time limit of the client
  */
 
 const READY_TIMEOUT_MS = 30_000;
@@ -59,13 +70,14 @@ function freePort() {
 
 /**
  * @param {{ file: string, args: string[] }} command
+ * @param {Record<string, string>} env extra environment variables
  * @param {(line: string) => void} [onLine] called with every stdout line
  * @returns {Child}
  */
-function start(command, onLine) {
+function start(command, env, onLine) {
   const child = spawn(command.file, command.args, {
     cwd: ROOT,
-    env: peerEnv(),
+    env: { ...peerEnv(), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -151,12 +163,31 @@ function clientTimeoutMs(kase) {
 }
 
 /**
+ * The command of one peer: the contender's, with the options' flags and wrapper.
+ *
+ * @param {Contender} contender
+ * @param {string[]} args
+ * @param {string} role
+ * @param {RunOptions} options
+ * @returns {{ file: string, args: string[] }}
+ */
+function peerCommand(contender, args, role, options) {
+  const command = commandOf(contender, args, options.runtimeFlags?.(role) ?? []);
+  const wrapper = options.wrapper?.(role) ?? [];
+  if (wrapper.length === 0) return command;
+  return {
+    file: /** @type {string} */ (wrapper[0]),
+    args: [...wrapper.slice(1), command.file, ...command.args],
+  };
+}
+
+/**
  * Runs `kase` once for `contender`: server, then client, then waits for the
  * server to exit.
  *
  * @param {Contender} contender
  * @param {BenchCase} kase
- * @param {{ runtimeFlags?: string[], timeoutMs?: number }} [options]
+ * @param {RunOptions} [options]
  * @returns {Promise<RunOutcome>}
  */
 export async function runPair(contender, kase, options = {}) {
@@ -173,47 +204,51 @@ export async function runPair(contender, kase, options = {}) {
     String(kase.count),
     String(kase.warmup),
   ];
-  const flags = options.runtimeFlags ?? [];
+  const env = options.env ?? {};
   /** @type {(ready: boolean) => void} */
   let markReady = () => {};
   const ready = new Promise((resolve) => {
     markReady = resolve;
   });
-  const server = start(commandOf(contender, args("server"), flags), (line) => {
+  const server = start(peerCommand(contender, args("server"), "server", options), env, (line) => {
     if (line.startsWith("READY ")) markReady(true);
   });
   void server.exited.then(() => markReady(false));
+  /** @type {Child | null} */
+  let client = null;
+  /**
+   * @param {string} error
+   * @param {Record<string, number | string | boolean>} [result]
+   * @returns {RunOutcome}
+   */
+  const outcome = (error, result) => ({
+    ok: error === "",
+    result,
+    error,
+    stderr: { server: server.stderr(), client: client?.stderr() ?? "" },
+  });
   try {
     if (!(await within(ready, READY_TIMEOUT_MS, false))) {
       await stop(server);
-      const why = lastError(server.stderr()) || "no READY line";
-      return { ok: false, result: undefined, error: `server did not start: ${why}` };
+      return outcome(`server did not start: ${lastError(server.stderr()) || "no READY line"}`);
     }
-    const client = start(commandOf(contender, args("client"), flags));
+    client = start(peerCommand(contender, args("client"), "client", options), env);
     const limit = options.timeoutMs ?? clientTimeoutMs(kase);
     const code = await within(client.exited, limit, "timeout");
     if (code === "timeout") {
       await stop(client);
-      return {
-        ok: false,
-        result: undefined,
-        error: `client timed out after ${Math.round(limit / 1000)} s`,
-      };
+      return outcome(`client timed out after ${Math.round(limit / 1000)} s`);
     }
     const line = client.stdout().trim().split("\n").at(-1) ?? "";
     if (code !== 0 || !line.startsWith("{")) {
       const why = lastError(client.stderr()) || lastError(server.stderr()) || `exit code ${code}`;
-      return { ok: false, result: undefined, error: `client failed: ${why}` };
+      return outcome(`client failed: ${why}`);
     }
     const serverCode = await within(server.exited, SERVER_EXIT_MS, "timeout");
     if (serverCode !== 0 && serverCode !== "timeout") {
-      return {
-        ok: false,
-        result: undefined,
-        error: `server failed: ${lastError(server.stderr())}`,
-      };
+      return outcome(`server failed: ${lastError(server.stderr()) || `exit code ${serverCode}`}`);
     }
-    return { ok: true, result: JSON.parse(line), error: "" };
+    return outcome("", JSON.parse(line));
   } finally {
     await stop(server);
     if (kase.transport === "uds") rmSync(address, { force: true });
@@ -232,11 +267,16 @@ export async function runPair(contender, kase, options = {}) {
 export async function runIdle(contender, seconds, baseline) {
   const idleContender = { ...contender, script: "tofu_idle.ts" };
   const args = baseline ? ["--baseline", String(seconds)] : [String(seconds)];
-  const child = start(commandOf(idleContender, args));
+  const child = start(commandOf(idleContender, args), {});
   const code = await within(child.exited, seconds * 1000 + 30_000, "timeout");
   if (code === "timeout") {
     await stop(child);
-    return { ok: false, result: undefined, error: "idle probe timed out" };
+    return {
+      ok: false,
+      result: undefined,
+      error: "idle probe timed out",
+      stderr: { server: "", client: child.stderr() },
+    };
   }
   const line = child.stdout().trim().split("\n").at(-1) ?? "";
   if (code !== 0 || !line.startsWith("{")) {

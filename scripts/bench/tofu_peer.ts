@@ -207,4 +207,8 @@ async function streamPhase({ ampe, g, channel, body }: Client, n: number): Promi
 }
 
 const opts = parsePeerArgs(process.argv.slice(2));
+// Profiling aid (scripts/bench/profile.mjs): count native calls; never set for measurements.
+if (process.env.TOFU_BENCH_COUNT_CALLS === "1") {
+  (await import("./native_call_counter.ts")).countNativeCalls();
+}
 await (opts.role === "server" ? serve(opts) : runClient(opts));
