@@ -9,8 +9,11 @@
  * @module
  */
 
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { RUNTIMES } from "./contenders.mjs";
 
 /**
  * What one case measured for one contender: the client results of every
@@ -41,6 +44,27 @@ import { join } from "node:path";
  * @property {Record<string, string>} unavailable why a contender could not run at all, by id
  * @property {CaseResult[]} cases
  */
+
+/**
+ * `text` as `deno fmt` (line width 100, as in deno.json) formats Markdown, so
+ * that generated files pass `deno fmt --check`; unchanged if Deno cannot run.
+ *
+ * @param {string} text
+ * @returns {string}
+ */
+export function formatMarkdown(text) {
+  const dir = mkdtempSync(join(tmpdir(), "tofu-bench-fmt-"));
+  try {
+    const file = join(dir, "block.md");
+    writeFileSync(file, text);
+    const r = spawnSync(RUNTIMES.deno, ["fmt", "--quiet", "--line-width=100", file], {
+      encoding: "utf8",
+    });
+    return r.status === 0 ? readFileSync(file, "utf8") : text;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** The README markers between which the results block goes. */
 export const README_START = "<!-- bench:start -->";
@@ -433,7 +457,7 @@ export function readmeBlock(report) {
  * @returns {string}
  */
 export function writeResults(report, benchDir, readmePath) {
-  writeFileSync(join(benchDir, "results.md"), resultsMarkdown(report));
+  writeFileSync(join(benchDir, "results.md"), formatMarkdown(resultsMarkdown(report)));
   writeFileSync(join(benchDir, "results.json"), `${JSON.stringify(report, null, 1)}\n`);
   if (!existsSync(readmePath)) return `${readmePath} does not exist: README not updated`;
   const readme = readFileSync(readmePath, "utf8");
@@ -442,7 +466,8 @@ export function writeResults(report, benchDir, readmePath) {
   if (start < 0 || end < start) {
     return `${readmePath} has no ${README_START} ... ${README_END} markers: README not updated`;
   }
-  const updated = `${readme.slice(0, start + README_START.length)}\n${readmeBlock(report)}\n${
+  const block = formatMarkdown(readmeBlock(report)).trimEnd();
+  const updated = `${readme.slice(0, start + README_START.length)}\n\n${block}\n\n${
     readme.slice(end)
   }`;
   writeFileSync(readmePath, updated);
