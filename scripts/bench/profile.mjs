@@ -38,6 +38,7 @@ const COUNTS_PREFIX = "NATIVE-CALLS ";
 const SYSCALLS = [
   "epoll_wait",
   "epoll_pwait",
+  "epoll_pwait2",
   "epoll_ctl",
   "sendto",
   "recvfrom",
@@ -209,6 +210,19 @@ function roleTable(title, values, format, order) {
 }
 
 /**
+ * How counts are expressed: per round trip for ping-pong, per 1000 messages
+ * for streaming (where most counts are far below one per message).
+ *
+ * @param {BenchCase} kase
+ * @returns {{ scale: number, unit: string }}
+ */
+function countUnit(kase) {
+  return kase.mode === "pingpong"
+    ? { scale: 1, unit: "round trip" }
+    : { scale: 1000, unit: "1000 messages" };
+}
+
+/**
  * perf stat and perf record of one contender in one case.
  *
  * @param {Contender} contender
@@ -264,7 +278,9 @@ async function perfSection(contender, kase, dir, messages) {
         : event.replace("syscalls:sys_enter_", "");
       perMessage[role].set(
         name,
-        event === "task-clock" ? (value * 1000) / messages : value / messages,
+        event === "task-clock"
+          ? (value * 1000) / messages
+          : (value * countUnit(kase).scale) / messages,
       );
     }
   }
@@ -274,8 +290,9 @@ async function perfSection(contender, kase, dir, messages) {
     server: perfDso(join(dir, "server.perf.data")),
   };
   return [
-    `perf stat run: ${statRun.ok ? rateOf(statRun.result) : `failed (${statRun.error})`}. Per ${
-      kase.mode === "pingpong" ? "round trip" : "message"
+    `perf stat run: ${statRun.ok ? rateOf(statRun.result) : `failed (${statRun.error})`}. ` +
+    `CPU µs per ${kase.mode === "pingpong" ? "round trip" : "message"}, counts per ${
+      countUnit(kase).unit
     }:`,
     "",
     ...roleTable("event", perMessage, fixed, order),
@@ -365,11 +382,12 @@ async function profileTofu(contender, kase, dir, opts) {
     if (line === undefined) continue;
     const counts = JSON.parse(line.slice(COUNTS_PREFIX.length));
     for (const [name, n] of Object.entries(counts)) {
-      if (Number(n) >= messages / 100) calls[role].set(name, Number(n) / messages);
+      const per = (Number(n) * countUnit(kase).scale) / messages;
+      if (per >= 0.01) calls[role].set(name, per);
     }
   }
   lines.push(
-    `Native calls per ${unit} (counted run: ${
+    `Native calls per ${countUnit(kase).unit} (counted run: ${
       countRun.ok ? rateOf(countRun.result) : `failed (${countRun.error})`
     }; ` +
       "queueMicrotask = turns scheduled right away, the rest come from setImmediate):",
