@@ -4,6 +4,7 @@
 import { describe as suite, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { readdirSync, readlinkSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { setImmediate } from "node:timers";
@@ -23,6 +24,7 @@ import {
   establish,
   expectMsg,
   expectNext,
+  listen,
   openFdCount,
   postNew,
   recv,
@@ -41,7 +43,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** Counts the ticks of a 10 ms interval while `fn` runs; returns ticks and elapsed ms. */
-async function ticksDuring(fn: () => Promise<void>): Promise<{ ticks: number; ms: number }> {
+async function ticksDuring(fn: () => Promise<void>): Promise<Run> {
   let ticks = 0;
   const timer = setInterval(() => ticks++, TICK_MS);
   const start = performance.now();
@@ -53,14 +55,33 @@ async function ticksDuring(fn: () => Promise<void>): Promise<{ ticks: number; ms
   return { ticks, ms: performance.now() - start };
 }
 
-/** Generous: at least half the ticks a 10 ms interval would give over `ms`. */
-function assertTimersRan({ ticks, ms }: { ticks: number; ms: number }, what: string): void {
-  const expected = Math.floor(ms / TICK_MS);
+interface Run {
+  ticks: number;
+  ms: number;
+}
+
+/** Generous: at least half the ticks a 10 ms interval would give over the run. */
+function enoughTicks({ ticks, ms }: Run): boolean {
+  return ticks >= Math.floor(Math.floor(ms / TICK_MS) / 2);
+}
+
+/**
+ * Measures up to three times and asserts on the best run: load from other
+ * processes can steal ticks from one run, an engine that blocks the loop
+ * fails all three.
+ */
+async function assertTimersKeepFiring(what: string, measure: () => Promise<Run>): Promise<void> {
+  let best: Run | undefined;
+  for (let attempt = 0; attempt < 3 && (best === undefined || !enoughTicks(best)); attempt++) {
+    const run = await measure();
+    if (best === undefined || run.ticks / run.ms > best.ticks / best.ms) best = run;
+  }
+  const { ticks, ms } = best!;
   assert.ok(
-    ticks >= Math.floor(expected / 2),
-    `${what}: ${ticks} ticks of a ${TICK_MS} ms interval in ${
-      Math.round(ms)
-    } ms (expected about ${expected})`,
+    enoughTicks(best!),
+    `${what}: ${ticks} ticks of a ${TICK_MS} ms interval in ${Math.round(ms)} ms (expected about ${
+      Math.floor(ms / TICK_MS)
+    })`,
   );
 }
 
@@ -79,11 +100,38 @@ async function drain(ampe: Ampe, g: ChannelGroup, count: number, S: number): Pro
   }
 }
 
-/** The process's open descriptors and live native handles. */
-async function resources(): Promise<{ fds: number; handles: number }> {
+/** What the engine can leak, and everything the process has open. */
+interface Resources {
+  /** Open descriptors (/proc/self/fd), -1 where that cannot be counted. */
+  fds: number;
+  /** Of those, the kinds the engine opens: sockets, epoll and eventfd instances. */
+  engineFds: number;
+  /** Live handles in the native library's table (sockets, pollers). */
+  handles: number;
+}
+
+const ENGINE_FD = /^(socket:|anon_inode:\[(eventpoll|eventfd)\])/;
+
+function engineFdCount(): number {
+  try {
+    let n = 0;
+    for (const fd of readdirSync("/proc/self/fd")) {
+      try {
+        if (ENGINE_FD.test(readlinkSync(`/proc/self/fd/${fd}`))) n++;
+      } catch {
+        // closed while we looked (e.g. the directory's own descriptor)
+      }
+    }
+    return n;
+  } catch {
+    return -1;
+  }
+}
+
+async function resources(): Promise<Resources> {
   const native = loadNative();
   try {
-    return { fds: await openFdCount(), handles: native.handleCount() };
+    return { fds: await openFdCount(), engineFds: engineFdCount(), handles: native.handleCount() };
   } finally {
     native.unload();
   }
@@ -170,16 +218,16 @@ suite("event loop", () => {
     "(a) a 10 ms interval keeps firing while an engine idles with live channels",
     LIMIT,
     async () => {
-      await withEngines([{}, {}], async (rs, rc) => {
-        const as = rs.ampe(), ac = rc.ampe();
-        const gs = as.create(), gc = ac.create();
-        await establish(as, gs, ac, gc, await addresses("tcp"));
-        // Idle: one side waits for a message that never comes.
-        const run = await ticksDuring(async () => {
-          assert.equal(await gs.waitReceive(1000), null);
-        });
-        assertTimersRan(run, "idle engine");
-      });
+      await assertTimersKeepFiring("idle engine", () =>
+        withEngines([{}, {}], async (rs, rc) => {
+          const as = rs.ampe(), ac = rc.ampe();
+          const gs = as.create(), gc = ac.create();
+          await establish(as, gs, ac, gc, await addresses("tcp"));
+          // Idle: one side waits for a message that never comes.
+          return await ticksDuring(async () => {
+            assert.equal(await gs.waitReceive(1000), null);
+          });
+        }));
     },
   );
 
@@ -187,25 +235,72 @@ suite("event loop", () => {
     "(a) a 10 ms interval keeps firing while 20 000 messages stream between two engines",
     LIMIT,
     async () => {
-      await withEngines([{}, {}], async (rs, rc) => {
-        const as = rs.ampe(), ac = rc.ampe();
-        const gs = as.create(), gc = ac.create();
-        const { C, S } = await establish(as, gs, ac, gc, await addresses("tcp"));
-        const run = await ticksDuring(async () => {
-          const receiving = drain(as, gs, STREAM_COUNT, S);
-          for (let i = 1; i <= STREAM_COUNT; i++) {
-            postNew(ac, gc, (m) => {
-              m.bhdr.channelNumber = C;
-              m.bhdr.messageId = BigInt(i);
-              m.body.append("0123456789abcdef0123456789abcdef");
+      await assertTimersKeepFiring(
+        `streaming ${STREAM_COUNT} messages`,
+        () =>
+          withEngines([{}, {}], async (rs, rc) => {
+            const as = rs.ampe(), ac = rc.ampe();
+            const gs = as.create(), gc = ac.create();
+            const { C, S } = await establish(as, gs, ac, gc, await addresses("tcp"));
+            return await ticksDuring(async () => {
+              const receiving = drain(as, gs, STREAM_COUNT, S);
+              for (let i = 1; i <= STREAM_COUNT; i++) {
+                postNew(ac, gc, (m) => {
+                  m.bhdr.channelNumber = C;
+                  m.bhdr.messageId = BigInt(i);
+                  m.body.append("0123456789abcdef0123456789abcdef");
+                });
+                // Post in bursts of 500, letting the loop run in between (the test must not block it).
+                if (i % 500 === 0) await new Promise((r) => setImmediate(r));
+              }
+              await receiving;
             });
-            // Post in bursts of 500, letting the loop run in between (the test must not block it).
-            if (i % 500 === 0) await new Promise((r) => setImmediate(r));
-          }
-          await receiving;
-        });
-        assertTimersRan(run, `streaming ${STREAM_COUNT} messages`);
-      });
+          }),
+      );
+    },
+  );
+
+  test(
+    "(a) a 10 ms interval keeps firing while a peer process streams into the engine",
+    LIMIT,
+    async () => {
+      await assertTimersKeepFiring(
+        "receiving from another process",
+        () =>
+          withEngines([{}], async (rs) => {
+            const as = rs.ampe();
+            const gs = as.create();
+            const a = await addresses("tcp");
+            await listen(as, gs, a.server);
+            const sender = runChild("raw_stream_sender.ts", [String(a.port), "1500"], 20_000);
+            let received = 0n;
+            const run = await ticksDuring(async () => {
+              const hello = expectMsg(await recv(gs), { op: OpCode.HelloRequest, mid: 1n });
+              const S = hello.bhdr.channelNumber;
+              as.put(hello);
+              // An app that consumes as fast as it can, as `for await` would.
+              for (;;) {
+                const m = await recv(gs);
+                const { status } = m.bhdr;
+                if (status === AmpeStatus.channelClosed && m.isFromEngine()) {
+                  expectMsg(m, { op: OpCode.Signal, ch: S });
+                  as.put(m);
+                  break;
+                }
+                if (status !== AmpeStatus.poolEmpty) {
+                  expectMsg(m, { op: OpCode.Request, origin: "A", ch: S, mid: received + 2n });
+                  received++;
+                }
+                as.put(m);
+              }
+            });
+            const r = await sender;
+            assert.equal(r.code, 0, `sender exit code; stderr: ${r.err}`);
+            assert.equal(r.out.trim(), `sent ${received}`, "every Request the peer sent arrived");
+            assert.ok(received > 0n, "the peer's Requests arrived");
+            return run;
+          }),
+      );
     },
   );
 
@@ -238,15 +333,25 @@ suite("event loop", () => {
       const before = await resources();
       for (let i = 0; i < 3; i++) await trafficCycle();
       let after = await resources();
-      // Closing may finish a moment after destroy resolves (e.g. a worker's own descriptors).
+      // A leak only adds; runtimes may close descriptors of their own meanwhile (Bun's park
+      // worker pool shrinks, child processes of earlier tests finish), so counts may drop.
+      const settled = () =>
+        after.handles === before.handles && after.engineFds <= before.engineFds &&
+        after.fds <= before.fds;
+      // Closing may finish a moment after destroy resolves.
       const end = Date.now() + 5000;
-      while ((after.fds !== before.fds || after.handles !== before.handles) && Date.now() < end) {
+      while (!settled() && Date.now() < end) {
         await sleep(50);
         after = await resources();
       }
-      assert.equal(after.handles, before.handles, "live native handles (sockets, pollers)");
-      if (before.fds < 0) return; // no /proc/self/fd here: handles were the check
-      assert.equal(after.fds, before.fds, "open file descriptors (/proc/self/fd)");
+      const text = JSON.stringify({ before, after });
+      assert.equal(after.handles, before.handles, `live native handles: ${text}`);
+      if (before.fds < 0) return; // no /proc/self/fd here: the handles were the check
+      assert.ok(
+        after.engineFds <= before.engineFds,
+        `socket, epoll and eventfd descriptors: ${text}`,
+      );
+      assert.ok(after.fds <= before.fds, `open file descriptors (/proc/self/fd): ${text}`);
     },
   );
 
