@@ -619,6 +619,7 @@ export class Engine {
    */
   #receive(ch: Channel): void {
     const decoder = ch.decoder!;
+    let drained = false;
     for (let reads = 0;;) {
       while (decoder.hasFrame()) {
         const store = this.pool.get("poolOnly");
@@ -635,6 +636,13 @@ export class Engine {
           this.#closeChannel(ch, AmpeStatus.channelClosed);
           return;
         }
+      }
+      if (drained) {
+        // A short read took all there was; a level-triggered poller reports
+        // the socket again when more arrives, so no extra read that would
+        // only say "would block".
+        decoder.retain();
+        return;
       }
       if (reads === READS_PER_TURN) {
         decoder.retain();
@@ -659,6 +667,8 @@ export class Engine {
         return;
       }
       decoder.feed(this.#readScratch, 0, n);
+      // A departing peer is read until the end of its stream ([N5]).
+      drained = n < READ_CHUNK && !ch.peerGone;
     }
   }
 
