@@ -27,6 +27,7 @@
  *   --runs <n>            runs per case (default 3, quick 1)
  *   --write / --no-write  write results even for a filtered run / never write
  *   --list                print contenders and cases, then exit
+ *   --render              rewrite results.md and the README block from results.json
  *
  * It ends with one line `bench: N passed, M failed` (runs that worked, and
  * runs that failed for contenders not known to fail), and exits non-zero
@@ -35,6 +36,7 @@
  * @module
  */
 
+import { readFileSync } from "node:fs";
 import { cpus, loadavg, release, type as osType } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -47,6 +49,7 @@ import { resultsMarkdown, writeResults } from "./bench/results_writer.mjs";
 /** @typedef {import("./bench/cases.mjs").BenchCase} BenchCase */
 /** @typedef {import("./bench/results_writer.mjs").CaseResult} CaseResult */
 
+const BENCH_DIR = join(ROOT, "scripts", "bench");
 /** A contender is dropped from the rest of the run after this many failed runs (known failures: one). */
 const MAX_FAILURES = 2;
 
@@ -61,6 +64,7 @@ function parseArgs(argv) {
     runs: 0,
     write: /** @type {boolean | null} */ (null),
     list: false,
+    render: false,
   };
   const value = (/** @type {number} */ i, /** @type {string} */ flag) => {
     const v = argv[i];
@@ -81,6 +85,7 @@ function parseArgs(argv) {
     } else if (arg === "--write") opts.write = true;
     else if (arg === "--no-write") opts.write = false;
     else if (arg === "--list") opts.list = true;
+    else if (arg === "--render") opts.render = true;
     else throw new Error(`Unknown option "${arg}" (see the usage at the top of scripts/bench.mjs)`);
   }
   return opts;
@@ -119,6 +124,11 @@ async function main() {
   if (opts.list) {
     console.log(`contenders: ${ids.join(", ")}`);
     console.log(`cases: ${allCases(false).map((c) => c.name).join(", ")}`);
+    return 0;
+  }
+  if (opts.render) {
+    const report = JSON.parse(readFileSync(join(BENCH_DIR, "results.json"), "utf8"));
+    console.log(writeResults(report, BENCH_DIR, join(ROOT, "README.md")));
     return 0;
   }
   for (const id of opts.only ?? []) {
@@ -231,7 +241,7 @@ async function main() {
   };
   console.log(`\n${resultsMarkdown(report)}`);
   if (write) {
-    console.log(writeResults(report, join(ROOT, "scripts", "bench"), join(ROOT, "README.md")));
+    console.log(writeResults(report, BENCH_DIR, join(ROOT, "README.md")));
   }
   console.log(`bench: ${passed} passed, ${failed} failed`);
   return failed > 0 ? 1 : 0;

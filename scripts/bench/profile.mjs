@@ -28,7 +28,7 @@ import process from "node:process";
 import { allCases } from "./cases.mjs";
 import { CACHE, CONTENDERS, prepare, ROOT } from "./contenders.mjs";
 import { summarizeProfile } from "./cpuprofile_summary.mjs";
-import { formatMarkdown } from "./results_writer.mjs";
+import { formatLikeDeno } from "./results_writer.mjs";
 import { runPair } from "./runner.mjs";
 
 /** @typedef {import("./contenders.mjs").Contender} Contender */
@@ -436,7 +436,7 @@ async function main() {
       );
     }
   }
-  const text = formatMarkdown(`${lines.join("\n")}\n`);
+  const text = formatLikeDeno(`${lines.join("\n")}\n`);
   writeFileSync(join(ROOT, "scripts", "bench", "profile.md"), text);
   console.log(text);
   // Keep only the latest raw profiles.

@@ -46,16 +46,18 @@ import { RUNTIMES } from "./contenders.mjs";
  */
 
 /**
- * `text` as `deno fmt` (line width 100, as in deno.json) formats Markdown, so
- * that generated files pass `deno fmt --check`; unchanged if Deno cannot run.
+ * `text` as `deno fmt` (line width 100, as in deno.json) formats a file of
+ * type `ext`, so that generated files pass `deno fmt --check`; unchanged if
+ * Deno cannot run.
  *
  * @param {string} text
+ * @param {"md" | "json"} [ext]
  * @returns {string}
  */
-export function formatMarkdown(text) {
+export function formatLikeDeno(text, ext = "md") {
   const dir = mkdtempSync(join(tmpdir(), "tofu-bench-fmt-"));
   try {
-    const file = join(dir, "block.md");
+    const file = join(dir, `generated.${ext}`);
     writeFileSync(file, text);
     const r = spawnSync(RUNTIMES.deno, ["fmt", "--quiet", "--line-width=100", file], {
       encoding: "utf8",
@@ -443,7 +445,7 @@ export function readmeBlock(report) {
     ...coreTables(report),
     ...(failures.length > 0 ? ["Contenders that failed:", "", ...failures, ""] : []),
     "Latency percentiles, MB/s, idle CPU and load: [scripts/bench/results.md](scripts/bench/results.md).",
-    "Run it yourself: `npm run bench` or `deno task bench` (about 15 minutes; `--quick` for a smoke run).",
+    "Run it yourself: `npm run bench` or `deno task bench` (5–10 minutes; `--quick`: a smoke run).",
   ].join("\n");
 }
 
@@ -457,8 +459,11 @@ export function readmeBlock(report) {
  * @returns {string}
  */
 export function writeResults(report, benchDir, readmePath) {
-  writeFileSync(join(benchDir, "results.md"), formatMarkdown(resultsMarkdown(report)));
-  writeFileSync(join(benchDir, "results.json"), `${JSON.stringify(report, null, 1)}\n`);
+  writeFileSync(join(benchDir, "results.md"), formatLikeDeno(resultsMarkdown(report)));
+  writeFileSync(
+    join(benchDir, "results.json"),
+    formatLikeDeno(`${JSON.stringify(report, null, 2)}\n`, "json"),
+  );
   if (!existsSync(readmePath)) return `${readmePath} does not exist: README not updated`;
   const readme = readFileSync(readmePath, "utf8");
   const start = readme.indexOf(README_START);
@@ -466,7 +471,7 @@ export function writeResults(report, benchDir, readmePath) {
   if (start < 0 || end < start) {
     return `${readmePath} has no ${README_START} ... ${README_END} markers: README not updated`;
   }
-  const block = formatMarkdown(readmeBlock(report)).trimEnd();
+  const block = formatLikeDeno(readmeBlock(report)).trimEnd();
   const updated = `${readme.slice(0, start + README_START.length)}\n\n${block}\n\n${
     readme.slice(end)
   }`;
