@@ -25,6 +25,7 @@ import { commandOf, peerEnv, ROOT } from "./contenders.mjs";
  * @property {Record<string, number | string | boolean> | undefined} result the client's JSON line
  * @property {string} error why it failed (empty when ok)
  * @property {{ server: string, client: string }} stderr what the two processes wrote to stderr
+ * @property {{ server: string, client: string }} stdout what they wrote to stdout
  */
 
 /**
@@ -139,6 +140,18 @@ function lastError(text) {
 }
 
 /**
+ * The client's result: the last JSON object `{"mode":...}` it printed (runtime
+ * diagnostics such as --trace-gc may surround it).
+ *
+ * @param {string} stdout
+ * @returns {string}
+ */
+function resultLine(stdout) {
+  // Runtime diagnostics may even share its line, so look for the object itself.
+  return stdout.match(/\{"mode":[^{}]*\}/g)?.at(-1) ?? "";
+}
+
+/**
  * Stops a child that is still running (it was started here).
  *
  * @param {Child} child
@@ -226,6 +239,7 @@ export async function runPair(contender, kase, options = {}) {
     result,
     error,
     stderr: { server: server.stderr(), client: client?.stderr() ?? "" },
+    stdout: { server: server.stdout(), client: client?.stdout() ?? "" },
   });
   try {
     if (!(await within(ready, READY_TIMEOUT_MS, false))) {
@@ -239,7 +253,7 @@ export async function runPair(contender, kase, options = {}) {
       await stop(client);
       return outcome(`client timed out after ${Math.round(limit / 1000)} s`);
     }
-    const line = client.stdout().trim().split("\n").at(-1) ?? "";
+    const line = resultLine(client.stdout());
     if (code !== 0 || !line.startsWith("{")) {
       const why = lastError(client.stderr()) || lastError(server.stderr()) || `exit code ${code}`;
       return outcome(`client failed: ${why}`);
@@ -276,9 +290,10 @@ export async function runIdle(contender, seconds, baseline) {
       result: undefined,
       error: "idle probe timed out",
       stderr: { server: "", client: child.stderr() },
+      stdout: { server: "", client: child.stdout() },
     };
   }
-  const line = child.stdout().trim().split("\n").at(-1) ?? "";
+  const line = resultLine(child.stdout());
   if (code !== 0 || !line.startsWith("{")) {
     return {
       ok: false,

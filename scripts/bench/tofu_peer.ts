@@ -49,7 +49,12 @@ import {
  * Pool sizes of both peers: the server can take this many messages per read
  * burst before it starves, and a streaming client has this many in flight.
  */
-const OPTIONS: Options = { initialPoolMsgs: 4096, maxPoolMsgs: 4096 };
+const POOL: Options = { initialPoolMsgs: 4096, maxPoolMsgs: 4096 };
+/** Profiling aid (scripts/bench/profile.mjs): another spin budget; never set for measurements. */
+const spinMicros = process.env.TOFU_BENCH_SPIN_MICROS;
+const OPTIONS: Options = spinMicros === undefined
+  ? POOL
+  : { ...POOL, spinMicros: Number(spinMicros) };
 const SETUP_MS = 10_000;
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
