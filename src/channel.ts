@@ -73,6 +73,8 @@ export class Channel implements Pollable {
 
   /** Listed for a flush at the end of this turn. */
   flushQueued = false;
+  /** Listed for interest reconciliation at the end of this turn. */
+  touched = false;
   /** Waiting for a pooled message to receive into (spec §12). */
   starved = false;
   /** When the last pool_empty Signal went to the app (ms, monotonic). */

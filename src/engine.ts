@@ -85,7 +85,8 @@ export class Engine {
   readonly #ready: Pollable[] = [];
   /** Channels that got posts this turn (each once: `Channel.flushQueued`). */
   readonly #toFlush: Channel[] = [];
-  readonly #touched = new Set<Channel>();
+  /** Channels whose interest may have changed this turn (each once: `Channel.touched`). */
+  readonly #touched: Channel[] = [];
   readonly #starved = new Set<Channel>();
 
   readonly #readScratch = new Uint8Array(READ_CHUNK);
@@ -274,8 +275,13 @@ export class Engine {
       if (ch.state === ChannelState.open) this.#flush(ch);
     }
     toFlush.length = 0;
-    for (const ch of this.#touched) this.#core.reconcile(ch);
-    this.#touched.clear();
+    const touched = this.#touched;
+    for (let i = 0; i < touched.length; i++) {
+      const ch = touched[i]!;
+      ch.touched = false;
+      if (ch.state !== ChannelState.closed) this.#core.reconcile(ch);
+    }
+    touched.length = 0;
     const again = more || this.#moreWork || this.#inboxStores.length > 0;
     this.#moreWork = false;
     if (again) return this.#scheduleLater();
@@ -485,7 +491,7 @@ export class Engine {
     note.midLo = listener.welcomeMidLo;
     this.#deliver(listener, note);
     listener.expected = 0;
-    this.#touched.add(listener);
+    this.#touch(listener);
     listener.acceptTimer = setTimeout(() => {
       listener.acceptTimer = undefined;
       if (listener.state !== ChannelState.open || !this.running) return;
@@ -539,7 +545,7 @@ export class Engine {
     }
     ch.state = ChannelState.open;
     ch.expected = Trigger.recv;
-    this.#touched.add(ch);
+    this.#touch(ch);
     this.#flush(ch);
   }
 
@@ -573,7 +579,7 @@ export class Engine {
   // ---- channel activity ----
 
   #serve(ch: Channel, act: number): void {
-    this.#touched.add(ch);
+    this.#touch(ch);
     if (ch.kind === ChannelKind.listener) {
       if (act & Trigger.err) {
         const reason = act & Trigger.accept
@@ -608,7 +614,7 @@ export class Engine {
     const has = (ch.expected & Trigger.send) !== 0;
     if (wantSend !== has) {
       ch.expected = wantSend ? ch.expected | Trigger.send : ch.expected & ~Trigger.send;
-      this.#touched.add(ch);
+      this.#touch(ch);
     }
   }
 
@@ -687,7 +693,7 @@ export class Engine {
       this.#notifyPoolEmpty(ch);
     }
     ch.expected &= ~Trigger.recv;
-    this.#touched.add(ch);
+    this.#touch(ch);
   }
 
   #notifyPoolEmpty(ch: Channel): void {
@@ -716,7 +722,7 @@ export class Engine {
       ch.starved = false;
       if (ch.state !== ChannelState.open) continue;
       ch.expected |= Trigger.recv;
-      this.#touched.add(ch);
+      this.#touch(ch);
       this.#receive(ch);
     }
   }
@@ -782,10 +788,16 @@ export class Engine {
     if (ch.acceptTimer !== undefined) clearTimeout(ch.acceptTimer);
     ch.poolEmptyTimer = ch.acceptTimer = undefined;
     this.#starved.delete(ch);
-    this.#touched.delete(ch);
     this.#numbers.release(ch.number);
     this.#channels.delete(ch.number);
     (ch.group as GroupCore).channels.delete(ch);
+  }
+
+  /** Lists the channel for interest reconciliation at the end of the turn. */
+  #touch(ch: Channel): void {
+    if (ch.touched) return;
+    ch.touched = true;
+    this.#touched.push(ch);
   }
 
   /** Returns a posted message to the app as ⟨op | E | status | ch | mid⟩. */
