@@ -14,7 +14,7 @@ export const PREBUILT_VERSION = "0.1.0";
 
 /** SHA-256 of the native sources every prebuilt library was built from. */
 export const PREBUILT_SOURCE_HASH =
-  "38b06491523a948710d519a70b3f96c513768b5839ea9527626a14fb1a1ffda1";
+  "5d6a873de0f951aa4fc06742f996e5c55a9d38f187978749883e276ed0c5cea8";
 
 /** One prebuilt library: its path under `ffi/prebuilt/` and the SHA-256 of its bytes. */
 export interface PrebuiltFile {
@@ -28,30 +28,30 @@ export interface PrebuiltFile {
 export const PREBUILT_FILES: Readonly<Record<string, PrebuiltFile>> = {
   "linux-x64-gnu": {
     file: "linux-x64-gnu/libtofu.so",
-    sha256: "43ae6ee03bfd0ef5add91362c087d704b92834703894083b8c2af0dff3448748",
+    sha256: "04857abe9589ae37b47f1ca71ee6ab5e960939e5f3727238a768b3f2439955e9",
   },
   "linux-arm64-gnu": {
     file: "linux-arm64-gnu/libtofu.so",
-    sha256: "4045319e2f02869d7a43fa3400186d98212195681b0b40ac6e6d2357659a591c",
+    sha256: "a13b83ee2dfac55df076b3dc16da36408c8b7757b3f1f8cfdd979702702388d8",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libtofu.so",
-    sha256: "3443a68d54bcd79cacac840d6de9e693688dfdc6e89d6295c55f69dd8187f0ab",
+    sha256: "ed7fcd45d175add0eb4359c252247b3576fe51b267e54eb585c5db8f27eee93a",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libtofu.so",
-    sha256: "afdda18f92b2e9132a954f13576d505e35ea5b8a11b4bd422d3760c6c3fb40bd",
+    sha256: "7d42eb47dfa05dbd14d8f798895b0ad268ab9e8d79001846226c996768ba34ef",
   },
   "darwin-x64": {
     file: "darwin-x64/libtofu.dylib",
-    sha256: "bc92d86bfcab7b6be762c090227e7e8b85b6287ee7f0761d3885637fe7be1a48",
+    sha256: "d3e1c55776239024eaa16ec65e294c340e02c80c6780c5e9724f2ce4e2a5cfff",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libtofu.dylib",
-    sha256: "15ed4dfc1666e925112f9cbba356b9a533fe1d7036fd8850697cbb73fc50a1ce",
+    sha256: "8c8baf0732227affcc55e89b61356a101fd04df3c000c9c3d21b19d51e0e8fb3",
   },
   "windows-x64": {
     file: "windows-x64/tofu.dll",
-    sha256: "5233163a9f7f3b29b73d028c786ea330cbb418c505949e653a76c7116969e889",
+    sha256: "d0fd91edfebbb21ebad6fa3c1b1338705d4063598a631b7e710ceea08949fa87",
   },
 };

@@ -1,6 +1,7 @@
 /*
  * Platform layer shared by every native source: OS headers, the descriptor
- * type, a mutex and the thread-local error slot. Nothing here is exported.
+ * type, a mutex, a condition variable and the monotonic clock. Nothing here
+ * is exported.
  */
 #ifndef TOFU_PLATFORM_H
 #define TOFU_PLATFORM_H
@@ -28,6 +29,18 @@ static inline void tofu_mutex_lock(tofu_mutex *m) { AcquireSRWLockExclusive(m); 
 static inline void tofu_mutex_unlock(tofu_mutex *m) { ReleaseSRWLockExclusive(m); }
 static inline void tofu_mutex_fini(tofu_mutex *m) { (void)m; }
 
+typedef CONDITION_VARIABLE tofu_cond;
+static inline int tofu_cond_init(tofu_cond *c) {
+  InitializeConditionVariable(c);
+  return 0;
+}
+static inline void tofu_cond_fini(tofu_cond *c) { (void)c; }
+static inline void tofu_cond_broadcast(tofu_cond *c) { WakeAllConditionVariable(c); }
+/* Waits for a broadcast or up to ms, releasing m meanwhile; may wake early. */
+static inline void tofu_cond_wait_ms(tofu_cond *c, tofu_mutex *m, int32_t ms) {
+  (void)SleepConditionVariableSRW(c, m, (DWORD)ms, 0);
+}
+
 static inline int64_t tofu_now_ms(void) { return (int64_t)GetTickCount64(); }
 
 #else
@@ -48,6 +61,43 @@ static inline void tofu_mutex_unlock(tofu_mutex *m) { pthread_mutex_unlock(m); }
 static inline void tofu_mutex_fini(tofu_mutex *m) { pthread_mutex_destroy(m); }
 
 #include <time.h>
+
+/* Timed waits run on the monotonic clock, so a wall clock step cannot
+ * stretch them (macOS has no clock attribute: it waits relative instead). */
+typedef pthread_cond_t tofu_cond;
+static inline int tofu_cond_init(tofu_cond *c) {
+#if defined(__APPLE__)
+  return pthread_cond_init(c, NULL);
+#else
+  pthread_condattr_t attr;
+  if (pthread_condattr_init(&attr) != 0) return -1;
+  int code = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  if (code == 0) code = pthread_cond_init(c, &attr);
+  pthread_condattr_destroy(&attr);
+  return code;
+#endif
+}
+static inline void tofu_cond_fini(tofu_cond *c) { pthread_cond_destroy(c); }
+static inline void tofu_cond_broadcast(tofu_cond *c) { pthread_cond_broadcast(c); }
+/* Waits for a broadcast or up to ms, releasing m meanwhile; may wake early. */
+static inline void tofu_cond_wait_ms(tofu_cond *c, tofu_mutex *m, int32_t ms) {
+  struct timespec ts;
+#if defined(__APPLE__)
+  ts.tv_sec = ms / 1000;
+  ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+  (void)pthread_cond_timedwait_relative_np(c, m, &ts);
+#else
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  ts.tv_sec += ms / 1000;
+  ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (ts.tv_nsec >= 1000000000L) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000L;
+  }
+  (void)pthread_cond_timedwait(c, m, &ts);
+#endif
+}
+
 static inline int64_t tofu_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -124,6 +124,9 @@ TOFU_API int32_t tofu_poller_destroy(int32_t poller) {
     r->sock->reg_index = -1;
   }
   p->reg_count = 0;
+  /* The sockets stay open, but closing one next must release it at once. */
+  uint64_t mark = p->backend->unsettled != NULL ? p->backend->unsettled(p) : 0;
+  if (mark != 0) p->backend->settle(p, mark);
   tofu_mutex_unlock(&p->lock);
   /* A thread parked on p holds its own reference: wake it, and the last
    * reference frees the poller. */
@@ -197,6 +200,21 @@ TOFU_API int32_t tofu_poller_modify(int32_t poller, int32_t sock, int32_t token,
   return set_interest(poller, sock, token, interest);
 }
 
+/* Notes that a park of p may still watch s's descriptor (see settle in
+ * poller.h) for tofu_close; p->lock held. */
+static void remember_unsettled(struct tofu_poller *p, struct tofu_socket *s, uint64_t mark) {
+  if (s->unsettled == NULL) {
+    atomic_fetch_add(&p->base.refs, 1); /* p lives until tofu_close settles it */
+    s->unsettled = p;
+  } else if (s->unsettled != p) {
+    /* s already waits for another poller (it moved between two parked
+     * pollers): settle p now rather than keep a list. */
+    p->backend->settle(p, mark);
+    return;
+  }
+  s->unsettled_mark = mark;
+}
+
 /* Removes s's registration from p; p->lock held. */
 static void remove_registration(struct tofu_poller *p, struct tofu_socket *s) {
   int32_t index = s->reg_index;
@@ -210,6 +228,8 @@ static void remove_registration(struct tofu_poller *p, struct tofu_socket *s) {
   p->reg_count = last;
   s->poller = NULL;
   s->reg_index = -1;
+  uint64_t mark = p->backend->unsettled != NULL ? p->backend->unsettled(p) : 0;
+  if (mark != 0) remember_unsettled(p, s, mark);
 }
 
 TOFU_API int32_t tofu_poller_unregister(int32_t poller, int32_t sock) {
@@ -230,10 +250,20 @@ TOFU_API int32_t tofu_poller_unregister(int32_t poller, int32_t sock) {
 
 void tofu_poller_detach(struct tofu_socket *s) {
   struct tofu_poller *p = s->poller;
-  if (p == NULL) return;
-  tofu_mutex_lock(&p->lock);
-  if (s->poller == p) remove_registration(p, s);
-  tofu_mutex_unlock(&p->lock);
+  if (p != NULL) {
+    tofu_mutex_lock(&p->lock);
+    if (s->poller == p) remove_registration(p, s);
+    tofu_mutex_unlock(&p->lock);
+  }
+  /* Unregistered now or earlier (the engine unregisters before it closes):
+   * wait until no park watches the descriptor any more. */
+  struct tofu_poller *left = s->unsettled;
+  if (left == NULL) return;
+  tofu_mutex_lock(&left->lock);
+  left->backend->settle(left, s->unsettled_mark);
+  tofu_mutex_unlock(&left->lock);
+  s->unsettled = NULL;
+  tofu_handle_release(&left->base);
 }
 
 TOFU_API int32_t tofu_poller_wait(int32_t poller, int32_t *events, int32_t capacity,

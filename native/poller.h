@@ -39,6 +39,15 @@ struct tofu_backend {
   /* tofu_poller_wait / tofu_poller_park bodies (arguments already valid). */
   int32_t (*wait)(struct tofu_poller *p, int32_t *events, int32_t capacity, int32_t timeout_ms);
   int32_t (*park)(struct tofu_poller *p, int32_t timeout_ms);
+  /* Poll-style backends only (NULL where the OS set lets go of a descriptor
+   * as soon as it is removed: epoll, kqueue). poll pins the open file of
+   * every descriptor it watches until it returns, so a socket closed under a
+   * park would not be released. `unsettled` returns a mark (> 0) when a park
+   * in progress may still watch a descriptor removed so far, else 0;
+   * `settle` returns once every park has rebuilt past mark (bounded), letting
+   * go of p->lock meanwhile. Both are called with p->lock held. */
+  uint64_t (*unsettled)(struct tofu_poller *p);
+  void (*settle)(struct tofu_poller *p, uint64_t mark);
   /* The 8 raw-mask constants (see tofu_mask_bits). */
   void (*mask_bits)(int32_t out[8]);
 };
@@ -91,7 +100,8 @@ static inline void tofu_poller_consume_wake(struct tofu_poller *p) {
   if (atomic_load(&p->parking) == 0) tofu_wake_drain(&p->wake);
 }
 
-/* Removes sock from its poller, if any (used by tofu_close). */
+/* Removes sock from its poller, if any, and returns once no park can still
+ * watch its descriptor (used by tofu_close, which then closes it). */
 void tofu_poller_detach(struct tofu_socket *sock);
 
 #endif

@@ -7,6 +7,15 @@
  * would miss interest changes made meanwhile, so while a park runs every
  * change signals a second, internal wake channel ("rebuild") that only the
  * park watches; the park then rebuilds its array and goes on waiting.
+ *
+ * poll also holds a reference to every open file it watches until it
+ * returns, so a socket closed under a running park would live on (keeping
+ * its port, delaying its reset) until the park wakes. Every change therefore
+ * bumps a generation, each park records the generation its array was built
+ * from, a socket removed while a park lags behind remembers the generation
+ * (poller.c), and tofu_close waits (settle) on a condition variable until
+ * every park has rebuilt past it. The park never waits for the closer, and
+ * the wait is bounded in case a park cannot run.
  */
 #include "poller.h"
 
@@ -37,6 +46,9 @@ typedef struct pollfd os_pollfd;
 #define BACKEND_ID TOFU_BACKEND_POLL
 #endif
 
+/* How long a close waits for parks to rebuild before it goes on anyway. */
+#define SETTLE_LIMIT_MS 200
+
 /* A descriptor array with the token of each entry. */
 struct poll_set {
   os_pollfd *fds;
@@ -44,11 +56,21 @@ struct poll_set {
   int32_t capacity;
 };
 
+/* One park in progress (on its thread's stack); guarded by p->lock. */
+struct park_record {
+  uint64_t built; /* the generation its descriptor array was built from */
+  struct park_record *next;
+};
+
+/* Fields above own_busy are guarded by p->lock. */
 struct poll_state {
   struct tofu_wake rebuild;
-  int32_t parking;      /* parks in progress; guarded by p->lock */
-  atomic_int own_busy;  /* 1 while a wait uses `own` */
-  struct poll_set own;  /* reused by wait so the hot path does not allocate */
+  struct park_record *parks; /* parks in progress */
+  uint64_t generation;       /* bumped by every interest change */
+  tofu_cond rebuilt;         /* broadcast when a park rebuilds or ends */
+  int32_t settling;          /* closers waiting on `rebuilt` */
+  atomic_int own_busy;       /* 1 while a wait uses `own` */
+  struct poll_set own;       /* reused by wait so the hot path does not allocate */
 };
 
 static struct poll_state *state_of(struct tofu_poller *p) { return p->state; }
@@ -60,6 +82,11 @@ static int32_t poll_open(struct tofu_poller *p) {
   if (code < 0) {
     free(st);
     return code;
+  }
+  if (tofu_cond_init(&st->rebuilt) != 0) {
+    tofu_wake_close(&st->rebuild);
+    free(st);
+    return TOFU_E_NOMEM;
   }
   p->state = st;
   return TOFU_OK;
@@ -74,6 +101,7 @@ static void poll_close(struct tofu_poller *p) {
   struct poll_state *st = state_of(p);
   if (st == NULL) return;
   tofu_wake_close(&st->rebuild);
+  tofu_cond_fini(&st->rebuilt);
   free_set(&st->own);
   free(st);
   p->state = NULL;
@@ -86,8 +114,39 @@ static int32_t poll_update(struct tofu_poller *p, tofu_fd fd, int32_t token, int
   (void)old_interest;
   (void)new_interest;
   struct poll_state *st = state_of(p);
-  if (st->parking > 0) tofu_wake_signal(&st->rebuild);
+  st->generation++;
+  if (st->parks != NULL) tofu_wake_signal(&st->rebuild);
   return TOFU_OK;
+}
+
+/* 1 while some park's array predates generation `wanted`; p->lock held. */
+static int park_behind(const struct poll_state *st, uint64_t wanted) {
+  for (const struct park_record *r = st->parks; r != NULL; r = r->next) {
+    if (r->built < wanted) return 1;
+  }
+  return 0;
+}
+
+static uint64_t poll_unsettled(struct tofu_poller *p) {
+  struct poll_state *st = state_of(p);
+  return park_behind(st, st->generation) ? st->generation : 0;
+}
+
+static void poll_settle(struct tofu_poller *p, uint64_t mark) {
+  struct poll_state *st = state_of(p);
+  int64_t start = tofu_now_ms();
+  while (park_behind(st, mark)) {
+    int32_t left = tofu_remaining_ms(SETTLE_LIMIT_MS, start);
+    if (left == 0) break; /* a park that cannot run must not hang the closer */
+    st->settling++;
+    tofu_cond_wait_ms(&st->rebuilt, &p->lock, left);
+    st->settling--;
+  }
+}
+
+/* Tells waiting closers that a park rebuilt or ended; p->lock held. */
+static void announce_rebuilt(struct poll_state *st) {
+  if (st->settling > 0) tofu_cond_broadcast(&st->rebuilt);
 }
 
 static int grow_set(struct poll_set *set, int32_t wanted) {
@@ -165,17 +224,29 @@ static int32_t poll_wait_events(struct tofu_poller *p, int32_t *events, int32_t 
   return count;
 }
 
+/* Unlinks me from the parks in progress; p->lock held. */
+static void forget_park(struct poll_state *st, struct park_record *me) {
+  struct park_record **at = &st->parks;
+  while (*at != me) at = &(*at)->next;
+  *at = me->next;
+}
+
 static int32_t poll_park(struct tofu_poller *p, int32_t timeout_ms) {
   struct poll_state *st = state_of(p);
   struct poll_set set = {0}; /* parks are rare: a fresh array each time */
+  struct park_record me = {0};
   int64_t start = tofu_now_ms();
   int32_t result;
   tofu_mutex_lock(&p->lock);
-  st->parking++;
+  me.built = st->generation; /* nothing removed before now can be in its arrays */
+  me.next = st->parks;
+  st->parks = &me;
   tofu_mutex_unlock(&p->lock);
   for (;;) {
     tofu_mutex_lock(&p->lock);
     int32_t n = build_set(p, &set, 1);
+    me.built = st->generation; /* the previous array's poll has returned */
+    announce_rebuilt(st);
     tofu_mutex_unlock(&p->lock);
     if (n < 0) {
       result = n;
@@ -203,7 +274,8 @@ static int32_t poll_park(struct tofu_poller *p, int32_t timeout_ms) {
     tofu_wake_drain(&st->rebuild);
   }
   tofu_mutex_lock(&p->lock);
-  st->parking--;
+  forget_park(st, &me);
+  announce_rebuilt(st);
   tofu_mutex_unlock(&p->lock);
   free_set(&set);
   return result;
@@ -240,6 +312,8 @@ const struct tofu_backend tofu_backend_poll = {
     .update = poll_update,
     .wait = poll_wait_events,
     .park = poll_park,
+    .unsettled = poll_unsettled,
+    .settle = poll_settle,
     .mask_bits = poll_mask_bits,
 };
 #endif

@@ -22,6 +22,10 @@ struct tofu_socket {
   /* Registration (touched only by the thread that drives the poller). */
   struct tofu_poller *poller;
   int32_t reg_index;
+  /* A poll-style poller whose park may still watch fd since s left it (held
+   * with a reference), and the mark tofu_close settles it to. */
+  struct tofu_poller *unsettled;
+  uint64_t unsettled_mark;
   /* UDS listeners bound to a path: the path, and the file it bound. */
   char *uds_path; /* NUL-terminated copy; abstract names start with NUL */
   int32_t uds_path_len;

@@ -3,7 +3,6 @@
 import { describe as suite, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, lstatSync } from "node:fs";
-import process from "node:process";
 import { setImmediate } from "node:timers";
 import {
   type Ampe,
@@ -41,17 +40,6 @@ const E2_32: Options = { initialPoolMsgs: 2, maxPoolMsgs: 32 };
 const E24_32: Options = { initialPoolMsgs: 24, maxPoolMsgs: 32 };
 const E16_32: Options = { initialPoolMsgs: 16, maxPoolMsgs: 32 };
 const E1024: Options = { initialPoolMsgs: 1024, maxPoolMsgs: 1024 };
-
-/**
- * Engine bug on the poll backend: a listener closed while the engine is
- * parked in poll(2) keeps its port until the park wakes (see the todo test
- * below), so S-041's "free again at once" step is left to that test there.
- */
-const POLL_BACKEND = process.env.TOFU_BACKEND === "poll";
-const POLL_RELISTEN_BUG =
-  "engine bug: on the poll backend a closed listener keeps its port until " +
-  "the parked poll(2) returns (it holds a file reference), so an immediate re-listen fails " +
-  "listen_failed (native/sockets.c tofu_close, native/poller_poll.c poll_update)";
 
 /** Connect failures S-066 makes before the server starts, in the loop and parallel runs. */
 const RECONNECT_ATTEMPTS = 1000;
@@ -133,7 +121,7 @@ async function s041(): Promise<void> {
       mid: b,
     });
     await expectNext(a1, g1, closed(L, Mw));
-    if (!POLL_BACKEND) await listen(a2, g2, server);
+    await listen(a2, g2, server);
   });
 }
 
@@ -400,7 +388,7 @@ suite("concurrency", () => {
 
   test(
     "S-041 [N17] a closed TCP listener's address is free at once: 20 close + re-listen rounds",
-    POLL_BACKEND ? { ...LIMIT, todo: POLL_RELISTEN_BUG } : LIMIT,
+    LIMIT,
     async () => {
       await relistenRounds(20);
     },

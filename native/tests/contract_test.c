@@ -17,10 +17,12 @@
 #include <windows.h>
 #include <afunix.h>
 #else
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -861,6 +863,137 @@ static void test_ownership_close_and_destroy(void) {
   tofu_poller_destroy(q);
 }
 
+/* ---- close during a park ------------------------------------------------------------ */
+
+/* Binds a plain OS socket (not the library's) to 127.0.0.1:port, listens
+ * when asked, and closes it again; returns 0 or the OS error number. POSIX
+ * sets SO_REUSEADDR as servers do; Windows sets SO_EXCLUSIVEADDRUSE, as
+ * tofu's listeners do there (SO_REUSEADDR would take even a live port). */
+static int plain_bind(int32_t port, int then_listen) {
+  struct sockaddr_in addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons((uint16_t)port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int err = 0;
+#if defined(_WIN32)
+  SOCKET fd = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  if (fd == INVALID_SOCKET) return (int)WSAGetLastError();
+  BOOL on = TRUE;
+  if (setsockopt(fd, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *)&on, sizeof on) != 0 ||
+      bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || (then_listen && listen(fd, 4) != 0)) {
+    err = (int)WSAGetLastError();
+  }
+  closesocket(fd);
+#else
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return errno;
+  int on = 1;
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
+      bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || (then_listen && listen(fd, 4) != 0)) {
+    err = errno;
+  }
+  close(fd);
+#endif
+  return err;
+}
+
+/* Rounds per close-during-park case: without the fix a single round loses
+ * the race only most of the time (the park wakes within tens of µs). */
+#define CLOSE_DURING_PARK_ROUNDS 10
+
+/* Starts a park that waits forever on p and gives it time to enter the OS
+ * wait, so the socket closed next is inside the park's descriptor set. */
+static int start_park(thread_t *t, struct park_job *job, int32_t p) {
+  job->poller = p;
+  job->timeout_ms = -1;
+  job->result = -100;
+  if (!start_thread(t, park_thread, job)) return 0;
+  sleep_ms(20);
+  return 1;
+}
+
+/* Closes sock while parked on p; odd rounds unregister it first, as the
+ * engine does (the park may still watch it all the same). */
+static void close_while_parked(int32_t p, int32_t sock, int round) {
+  if (round % 2 == 1) CHECK_EQ(tofu_poller_unregister(p, sock), 0);
+  CHECK_EQ(tofu_close(sock, 1), 0);
+}
+
+/* Ends the park started by start_park and checks it was woken, not broken. */
+static void end_park(thread_t t, struct park_job *job) {
+  CHECK_EQ(tofu_poller_wake(job->poller), 0);
+  join_thread(t);
+  CHECK_EQ(job->result, 1);
+}
+
+/* A TCP listener closed (or unregistered, then closed) while another thread
+ * parks on its poller frees its port before tofu_close returns (poll(2) pins the open file while it waits,
+ * so the poll backends must not release it under a running park). */
+static void test_close_listener_during_park(void) {
+  for (int round = 0; round < CLOSE_DURING_PARK_ROUNDS && !case_failed; round++) {
+    int32_t p = tofu_poller_create(backend);
+    REQUIRE_OK(p);
+    int32_t l = tofu_tcp_listen(text("127.0.0.1"), 9, 0, 16);
+    REQUIRE_OK(l);
+    int32_t port = tofu_local_port(l);
+    CHECK_EQ(tofu_poller_register(p, l, 1, TOFU_INTEREST_READ), 0);
+    struct park_job park;
+    thread_t t;
+    if (!start_park(&t, &park, p)) {
+      CHECK(!"park thread");
+      return;
+    }
+    close_while_parked(p, l, round);
+    int err = plain_bind(port, 1); /* at once: no sleep, no retry */
+    if (err != 0) printf("    round %d: listen on port %d again gave OS error %d\n", round,
+                         (int)port, err);
+    CHECK_EQ(err, 0);
+    end_park(t, &park);
+    tofu_poller_destroy(p);
+  }
+}
+
+/* A data socket closed abortively while parked on: its port is free before
+ * tofu_close returns and the peer sees the reset promptly. */
+static void test_abortive_close_during_park(void) {
+  for (int round = 0; round < CLOSE_DURING_PARK_ROUNDS && !case_failed; round++) {
+    int32_t p = tofu_poller_create(backend), c, s;
+    REQUIRE_OK(p);
+    if (!tcp_pair(&c, &s)) {
+      CHECK(!"tcp pair");
+      return;
+    }
+    int32_t port = tofu_local_port(c); /* the client's ephemeral port */
+    CHECK_EQ(tofu_poller_register(p, c, 1, TOFU_INTEREST_READ), 0);
+    struct park_job park;
+    thread_t t;
+    if (!start_park(&t, &park, p)) {
+      CHECK(!"park thread");
+      return;
+    }
+    close_while_parked(p, c, round);
+    /* An open socket owns its port; an aborted one leaves no TIME_WAIT. */
+    int err = plain_bind(port, 0);
+    if (err != 0) printf("    round %d: bind to port %d gave OS error %d\n", round, (int)port, err);
+    CHECK_EQ(err, 0);
+    uint8_t buf[8];
+    int32_t n = TOFU_E_AGAIN;
+    for (int waited = 0; waited < 100 && n == TOFU_E_AGAIN; waited++) {
+      n = tofu_recv(s, buf, 0, 8);
+      if (n == TOFU_E_AGAIN) sleep_ms(1);
+    }
+#if defined(_WIN32)
+    CHECK(n == TOFU_E_CONNRESET || n == 0); /* Wine 8 closes orderly whatever SO_LINGER says */
+#else
+    CHECK_EQ(n, TOFU_E_CONNRESET);
+#endif
+    end_park(t, &park);
+    tofu_close(s, 1);
+    tofu_poller_destroy(p);
+  }
+}
+
 /* ---- S-112: sockets --------------------------------------------------------------- */
 
 static void test_tcp_bad_addresses(void) {
@@ -1441,6 +1574,10 @@ int main(int argc, char **argv) {
   run_case("poller: interest 0 reports nothing", test_interest_zero_is_silent);
   run_case("poller: capacity limits a batch", test_capacity_limits_batch);
   run_case("poller: ownership, close, destroy during park", test_ownership_close_and_destroy);
+  run_case("close during park: a TCP listener's port is free at once",
+           test_close_listener_during_park);
+  run_case("close during park: an aborted socket's port is free, the peer reset",
+           test_abortive_close_during_park);
   run_case("S-112: malformed TCP addresses and ports", test_tcp_bad_addresses);
   run_case("S-112: TCP listen, connect, 1000-byte round trip", test_tcp_listen_connect_round_trip);
   run_case("sockets: send/recv offsets", test_tcp_offsets);
