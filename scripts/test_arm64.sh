@@ -107,4 +107,16 @@ grep -E '^\(fail\)' "$log" || true
 echo
 echo "arm64 deno totals: ${deno_total:-no summary (see $out/deno.log)}"
 echo "arm64 bun totals: ${bun_total:-no summary (see $out/bun.log)}"
+
+# One closing line with both runtimes' totals (Deno counts test steps; a run with no summary
+# counts as a failure), for .ci/run.
+count() { echo "$1" | grep -oE "[0-9]+ $2" | head -n 1 | grep -oE '^[0-9]+' || echo 0; }
+deno_passed="$(echo "$deno_total" | grep -oE '[0-9]+ passed \([0-9]+ steps\)' | grep -oE '\([0-9]+' | tr -d '(')"
+[ -n "$deno_passed" ] || deno_passed="$(count "$deno_total" passed)"
+deno_failed="$(echo "$deno_total" | grep -oE '[0-9]+ failed \([0-9]+ steps\)' | grep -oE '\([0-9]+' | tr -d '(')"
+[ -n "$deno_failed" ] || deno_failed="$(count "$deno_total" failed)"
+[ -n "$deno_total" ] || deno_failed=1
+bun_failed="$(count "$bun_total" fail)"
+[ -n "$bun_total" ] || bun_failed=1
+echo "arm64: $((deno_passed + $(count "$bun_total" pass))) passed, $((deno_failed + bun_failed)) failed, $(count "$bun_total" skip) skipped"
 exit "$status"
