@@ -80,6 +80,14 @@ export interface Native {
   /** `events` receives (token, raw mask) pairs; capacity = events.length / 2. */
   pollerWait(poller: number, events: Int32Array, timeoutMs: number): number;
   /**
+   * `pollerWait` with the timeout in microseconds (-1 = forever, 0 = peek): a
+   * short blocking wait on the calling thread that returns as soon as a
+   * socket is ready or the poller is woken. Precise below a millisecond on
+   * epoll, Linux poll and kqueue; a wait under 1 ms is a peek on WSAPoll and
+   * non-Linux poll, and lasts 1 ms on kernels without `epoll_pwait2`.
+   */
+  pollerWaitUs(poller: number, events: Int32Array, timeoutUs: number): number;
+  /**
    * Blocks off the JS thread until the poller has something ready, is woken,
    * or the timeout passes; resolves 1 or 0. The JS event loop keeps running.
    * At most one park per poller may be pending.

@@ -149,6 +149,11 @@ export class NativeBinding implements Native {
     return this.#s.tofu_poller_wait(poller, events, events.length >>> 1, timeoutMs);
   }
 
+  /** Waits up to `timeoutUs` microseconds and writes (token, raw mask) pairs into `events`. */
+  pollerWaitUs(poller: number, events: Int32Array, timeoutUs: number): number {
+    return this.#s.tofu_poller_wait_us(poller, events, events.length >>> 1, timeoutUs);
+  }
+
   /** Blocks off the JS thread until something is ready, a wake, or the timeout. */
   pollerPark(poller: number, timeoutMs: number): Promise<number> {
     if (this.#closed) {

@@ -14,7 +14,7 @@ export const PREBUILT_VERSION = "0.1.0";
 
 /** SHA-256 of the native sources every prebuilt library was built from. */
 export const PREBUILT_SOURCE_HASH =
-  "5d6a873de0f951aa4fc06742f996e5c55a9d38f187978749883e276ed0c5cea8";
+  "c5d57a2adcc29200c43f4c5fb6081db085805913938bf505b7ba98f23593e042";
 
 /** One prebuilt library: its path under `ffi/prebuilt/` and the SHA-256 of its bytes. */
 export interface PrebuiltFile {
@@ -28,30 +28,30 @@ export interface PrebuiltFile {
 export const PREBUILT_FILES: Readonly<Record<string, PrebuiltFile>> = {
   "linux-x64-gnu": {
     file: "linux-x64-gnu/libtofu.so",
-    sha256: "04857abe9589ae37b47f1ca71ee6ab5e960939e5f3727238a768b3f2439955e9",
+    sha256: "b4634314f14f03abf0ed246be690ff4f63ddb6b5dd931a0e2119dc589c417c97",
   },
   "linux-arm64-gnu": {
     file: "linux-arm64-gnu/libtofu.so",
-    sha256: "a13b83ee2dfac55df076b3dc16da36408c8b7757b3f1f8cfdd979702702388d8",
+    sha256: "9cf81f28963ef351015628d598bd18c6a3be4f100d3b5a2b24cdc3262989f0b5",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libtofu.so",
-    sha256: "ed7fcd45d175add0eb4359c252247b3576fe51b267e54eb585c5db8f27eee93a",
+    sha256: "e2cd253465a7e8e3772c0f40d7497012e6193a4a4531616d6a39a6076d75c3bb",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libtofu.so",
-    sha256: "7d42eb47dfa05dbd14d8f798895b0ad268ab9e8d79001846226c996768ba34ef",
+    sha256: "b7ec2a51d79c9d74f8b796ead2c14f57e1b47e955a19b1b55c8e9c665e4c5067",
   },
   "darwin-x64": {
     file: "darwin-x64/libtofu.dylib",
-    sha256: "d3e1c55776239024eaa16ec65e294c340e02c80c6780c5e9724f2ce4e2a5cfff",
+    sha256: "1f421b8046ede6aac2584a50d3f15d2ee6d0b9269b9fa7baae67df2e417d8051",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libtofu.dylib",
-    sha256: "8c8baf0732227affcc55e89b61356a101fd04df3c000c9c3d21b19d51e0e8fb3",
+    sha256: "2fde8b5834c5102481bbf08084b0cc26aa3ec89286cba2da9f42a546ed6fd14a",
   },
   "windows-x64": {
     file: "windows-x64/tofu.dll",
-    sha256: "d0fd91edfebbb21ebad6fa3c1b1338705d4063598a631b7e710ceea08949fa87",
+    sha256: "b47b4ad8626b59a5c2c9f873288ec50f8063ce84236570c9131660874f6feb25",
   },
 };

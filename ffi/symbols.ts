@@ -11,7 +11,7 @@
  */
 
 /** The ABI version this TypeScript side speaks (`TOFU_ABI_VERSION` of `native/tofu.h`). */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 /** A value type that may cross the native boundary. */
 export type NeutralType = "i32" | "buffer";
@@ -48,6 +48,7 @@ export const SYMBOLS = {
   tofu_poller_modify: { params: ["i32", "i32", "i32", "i32"], result: "i32" },
   tofu_poller_unregister: { params: ["i32", "i32"], result: "i32" },
   tofu_poller_wait: { params: ["i32", "buffer", "i32", "i32"], result: "i32" },
+  tofu_poller_wait_us: { params: ["i32", "buffer", "i32", "i32"], result: "i32" },
   tofu_poller_park: { params: ["i32", "i32"], result: "i32" },
   tofu_poller_wake: { params: ["i32"], result: "i32" },
   tofu_mask_bits: { params: ["i32", "buffer", "i32"], result: "i32" },

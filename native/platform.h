@@ -103,6 +103,14 @@ static inline int64_t tofu_now_ms(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+/* A relative timeout of timeout_us >= 0 microseconds as a timespec. */
+static inline struct timespec tofu_timespec_us(int64_t timeout_us) {
+  struct timespec ts;
+  ts.tv_sec = (time_t)(timeout_us / 1000000);
+  ts.tv_nsec = (long)(timeout_us % 1000000) * 1000L;
+  return ts;
+}
 #endif
 
 /* Milliseconds left of a timeout that started at `start` (-1 stays -1). */
@@ -110,6 +118,14 @@ static inline int32_t tofu_remaining_ms(int32_t timeout_ms, int64_t start) {
   if (timeout_ms < 0) return -1;
   int64_t left = (int64_t)timeout_ms - (tofu_now_ms() - start);
   return left > 0 ? (int32_t)left : 0;
+}
+
+/* A wait's timeout in whole milliseconds for OS calls that take no finer
+ * one: microseconds rounded up, so the wait never ends early (-1 stays -1). */
+static inline int32_t tofu_ms_rounded_up(int64_t timeout_us) {
+  if (timeout_us < 0) return -1;
+  int64_t ms = (timeout_us + 999) / 1000;
+  return ms > INT32_MAX ? INT32_MAX : (int32_t)ms;
 }
 
 /* sun_path capacity of this OS (the path plus its NUL must fit). */

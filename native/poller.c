@@ -266,14 +266,26 @@ void tofu_poller_detach(struct tofu_socket *s) {
   tofu_handle_release(&left->base);
 }
 
-TOFU_API int32_t tofu_poller_wait(int32_t poller, int32_t *events, int32_t capacity,
-                                  int32_t timeout_ms) {
-  if (events == NULL || capacity <= 0 || timeout_ms < -1) return TOFU_E_INVAL;
+/* The body of both waits; timeout_us >= -1 (-1 = forever). */
+static int32_t wait_events(int32_t poller, int32_t *events, int32_t capacity, int64_t timeout_us) {
+  if (events == NULL || capacity <= 0) return TOFU_E_INVAL;
   struct tofu_poller *p = acquire_poller(poller);
   if (p == NULL) return TOFU_E_BADHANDLE;
-  int32_t n = p->backend->wait(p, events, capacity, timeout_ms);
+  int32_t n = p->backend->wait(p, events, capacity, timeout_us);
   tofu_handle_release(&p->base);
   return n;
+}
+
+TOFU_API int32_t tofu_poller_wait(int32_t poller, int32_t *events, int32_t capacity,
+                                  int32_t timeout_ms) {
+  if (timeout_ms < -1) return TOFU_E_INVAL;
+  return wait_events(poller, events, capacity, timeout_ms < 0 ? -1 : (int64_t)timeout_ms * 1000);
+}
+
+TOFU_API int32_t tofu_poller_wait_us(int32_t poller, int32_t *events, int32_t capacity,
+                                     int32_t timeout_us) {
+  if (timeout_us < -1) return TOFU_E_INVAL;
+  return wait_events(poller, events, capacity, timeout_us);
 }
 
 TOFU_API int32_t tofu_poller_park(int32_t poller, int32_t timeout_ms) {

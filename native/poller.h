@@ -36,8 +36,10 @@ struct tofu_backend {
    * held. old_interest 0 = not in the OS set; new_interest 0 = remove. */
   int32_t (*update)(struct tofu_poller *p, tofu_fd fd, int32_t token, int32_t old_interest,
                     int32_t new_interest);
-  /* tofu_poller_wait / tofu_poller_park bodies (arguments already valid). */
-  int32_t (*wait)(struct tofu_poller *p, int32_t *events, int32_t capacity, int32_t timeout_ms);
+  /* tofu_poller_wait(_us) body (arguments already valid): the timeout is in
+   * microseconds (-1 = forever, 0 = peek), as fine as the OS allows. */
+  int32_t (*wait)(struct tofu_poller *p, int32_t *events, int32_t capacity, int64_t timeout_us);
+  /* tofu_poller_park body (arguments already valid). */
   int32_t (*park)(struct tofu_poller *p, int32_t timeout_ms);
   /* Poll-style backends only (NULL where the OS set lets go of a descriptor
    * as soon as it is removed: epoll, kqueue). poll pins the open file of

@@ -1,16 +1,34 @@
 /* The epoll backend (Linux), level-triggered. The wake eventfd sits in the
- * epoll set under a tag no int32 token can take. */
+ * epoll set under a tag no int32 token can take.
+ *
+ * Waits shorter than whole milliseconds use epoll_pwait2 (Linux 5.11), which
+ * takes a timespec; glibc 2.17 has no wrapper, so it is called by number.
+ * Where the kernel lacks it they fall back to epoll_wait, rounded up to ms. */
 #include "poller.h"
 
 #ifdef TOFU_HAVE_EPOLL
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 
 #include "errors.h"
 #include "tofu.h"
 
+#ifndef SYS_epoll_pwait2
+#define SYS_epoll_pwait2 441 /* the same on x86_64 and aarch64 */
+#endif
+
 #define WAKE_TAG (UINT64_C(1) << 32)
 #define MAX_BATCH 1024
+
+/* The kernel's struct __kernel_timespec: 64-bit fields on every arch. */
+struct kernel_timespec {
+  int64_t tv_sec;
+  long long tv_nsec;
+};
+
+/* Set once epoll_pwait2 turned out to be missing, so no call asks again. */
+static atomic_int pwait2_missing;
 
 struct epoll_state {
   int epfd;
@@ -60,12 +78,25 @@ static int32_t epoll_update(struct tofu_poller *p, tofu_fd fd, int32_t token, in
   return tofu_fail();
 }
 
+/* epoll_wait with a timeout in microseconds (-1 = forever). */
+static int epoll_wait_us(int epfd, struct epoll_event *ready, int max, int64_t timeout_us) {
+  if (timeout_us > 0 && timeout_us % 1000 != 0 && !atomic_load(&pwait2_missing)) {
+    struct kernel_timespec ts = {timeout_us / 1000000, (timeout_us % 1000000) * 1000};
+    /* No signal mask: the kernel then ignores the mask size. */
+    long n = syscall(SYS_epoll_pwait2, epfd, ready, max, &ts, NULL, 0);
+    /* ENOSYS: an older kernel; EPERM: a seccomp filter that does not know it. */
+    if (n >= 0 || (errno != ENOSYS && errno != EPERM)) return (int)n;
+    atomic_store(&pwait2_missing, 1);
+  }
+  return epoll_wait(epfd, ready, max, tofu_ms_rounded_up(timeout_us));
+}
+
 static int32_t epoll_wait_events(struct tofu_poller *p, int32_t *events, int32_t capacity,
-                                 int32_t timeout_ms) {
+                                 int64_t timeout_us) {
   struct epoll_event ready[MAX_BATCH + 1];
   int max = capacity < MAX_BATCH ? capacity : MAX_BATCH;
   /* One extra slot so a pending wake never costs a socket event. */
-  int n = epoll_wait(epfd_of(p), ready, max + 1, timeout_ms);
+  int n = epoll_wait_us(epfd_of(p), ready, max + 1, timeout_us);
   if (n < 0) return errno == EINTR ? 0 : tofu_fail();
   int32_t count = 0;
   for (int i = 0; i < n; i++) {

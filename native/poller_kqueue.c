@@ -22,11 +22,10 @@ struct kqueue_state {
 
 static int kq_of(struct tofu_poller *p) { return ((struct kqueue_state *)p->state)->kq; }
 
-/* kevent() timeout for timeout_ms (-1 = forever: NULL). */
-static struct timespec *to_timespec(int32_t timeout_ms, struct timespec *ts) {
-  if (timeout_ms < 0) return NULL;
-  ts->tv_sec = timeout_ms / 1000;
-  ts->tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
+/* kevent() timeout for timeout_us (-1 = forever: NULL). */
+static struct timespec *to_timespec(int64_t timeout_us, struct timespec *ts) {
+  if (timeout_us < 0) return NULL;
+  *ts = tofu_timespec_us(timeout_us);
   return ts;
 }
 
@@ -90,12 +89,12 @@ static int32_t kqueue_update(struct tofu_poller *p, tofu_fd fd, int32_t token, i
 }
 
 static int32_t kqueue_wait(struct tofu_poller *p, int32_t *events, int32_t capacity,
-                           int32_t timeout_ms) {
+                           int64_t timeout_us) {
   struct kevent ready[MAX_BATCH + 1];
   int max = capacity < MAX_BATCH ? capacity : MAX_BATCH;
   struct timespec ts;
   /* One extra slot so a pending wake never costs a socket event. */
-  int n = kevent(kq_of(p), NULL, 0, ready, max + 1, to_timespec(timeout_ms, &ts));
+  int n = kevent(kq_of(p), NULL, 0, ready, max + 1, to_timespec(timeout_us, &ts));
   if (n < 0) return errno == EINTR ? 0 : tofu_fail();
   int32_t count = 0;
   for (int i = 0; i < n; i++) {
@@ -115,7 +114,8 @@ static int32_t kqueue_park(struct tofu_poller *p, int32_t timeout_ms) {
   struct kevent ready;
   struct timespec ts;
   /* Level-triggered filters stay active after being reported. */
-  int n = kevent(kq_of(p), NULL, 0, &ready, 1, to_timespec(timeout_ms, &ts));
+  int64_t timeout_us = timeout_ms < 0 ? -1 : (int64_t)timeout_ms * 1000;
+  int n = kevent(kq_of(p), NULL, 0, &ready, 1, to_timespec(timeout_us, &ts));
   if (n < 0) return errno == EINTR ? 1 : tofu_fail();
   return n > 0 ? 1 : 0;
 }

@@ -46,6 +46,21 @@ typedef struct pollfd os_pollfd;
 #define BACKEND_ID TOFU_BACKEND_POLL
 #endif
 
+/* os_poll with a timeout in microseconds (-1 = forever). Linux has ppoll,
+ * which takes a timespec. Elsewhere a wait under a millisecond becomes a peek
+ * (the caller spins instead of sleeping too long); longer ones round up. */
+static int os_poll_us(os_pollfd *fds, int32_t n, int64_t timeout_us) {
+#if defined(__linux__)
+  if (timeout_us > 0 && timeout_us % 1000 != 0) {
+    struct timespec ts = tofu_timespec_us(timeout_us);
+    return ppoll(fds, (nfds_t)n, &ts, NULL);
+  }
+#else
+  if (timeout_us > 0 && timeout_us < 1000) timeout_us = 0;
+#endif
+  return os_poll(fds, n, tofu_ms_rounded_up(timeout_us));
+}
+
 /* How long a close waits for parks to rebuild before it goes on anyway. */
 #define SETTLE_LIMIT_MS 200
 
@@ -188,12 +203,12 @@ static int32_t build_set(struct tofu_poller *p, struct poll_set *set, int with_r
 }
 
 static int32_t wait_with(struct tofu_poller *p, struct poll_set *set, int32_t *events,
-                         int32_t capacity, int32_t timeout_ms) {
+                         int32_t capacity, int64_t timeout_us) {
   tofu_mutex_lock(&p->lock);
   int32_t n = build_set(p, set, 0);
   tofu_mutex_unlock(&p->lock);
   if (n < 0) return n;
-  int ready = os_poll(set->fds, n, timeout_ms);
+  int ready = os_poll_us(set->fds, n, timeout_us);
   if (ready == OS_POLL_FAILED) {
     int32_t code = tofu_fail();
     return code == TOFU_E_AGAIN ? 0 : code; /* EINTR: a spurious empty wait */
@@ -210,16 +225,16 @@ static int32_t wait_with(struct tofu_poller *p, struct poll_set *set, int32_t *e
 }
 
 static int32_t poll_wait_events(struct tofu_poller *p, int32_t *events, int32_t capacity,
-                                int32_t timeout_ms) {
+                                int64_t timeout_us) {
   struct poll_state *st = state_of(p);
   if (atomic_exchange(&st->own_busy, 1) == 0) {
-    int32_t count = wait_with(p, &st->own, events, capacity, timeout_ms);
+    int32_t count = wait_with(p, &st->own, events, capacity, timeout_us);
     atomic_store(&st->own_busy, 0);
     return count;
   }
   /* Another thread is waiting too (outside the contract): do not share. */
   struct poll_set local = {0};
-  int32_t count = wait_with(p, &local, events, capacity, timeout_ms);
+  int32_t count = wait_with(p, &local, events, capacity, timeout_us);
   free_set(&local);
   return count;
 }

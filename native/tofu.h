@@ -24,7 +24,7 @@
 #define TOFU_API __attribute__((visibility("default")))
 #endif
 
-#define TOFU_ABI_VERSION 1
+#define TOFU_ABI_VERSION 2
 
 /* ---- error codes (platform-neutral; errno and WSA codes map onto these) -- */
 #define TOFU_OK 0
@@ -104,6 +104,15 @@ TOFU_API int32_t tofu_poller_unregister(int32_t poller, int32_t sock);
  * consumed and not reported (a woken wait with nothing else ready returns 0).
  * Safe to call while another thread is inside tofu_poller_park. */
 TOFU_API int32_t tofu_poller_wait(int32_t poller, int32_t *events, int32_t capacity, int32_t timeout_ms);
+/* tofu_poller_wait with the timeout in microseconds (-1 = forever, 0 = just
+ * peek): same events, same wake rules. For short blocking waits on the
+ * driving thread (a wait of tens of µs that returns as soon as a socket is
+ * ready). Precision by backend: epoll uses epoll_pwait2 (kernels before 5.11:
+ * epoll_wait, rounded up to whole ms); Linux poll uses ppoll; kqueue takes
+ * the timespec; poll elsewhere and WSAPoll turn waits under 1 ms into a peek
+ * and round longer ones up to whole ms. The kernel's timer slack (50 µs by
+ * default on Linux) may lengthen any wait. */
+TOFU_API int32_t tofu_poller_wait_us(int32_t poller, int32_t *events, int32_t capacity, int32_t timeout_us);
 /* Blocks up to timeout_ms until some registered socket is ready or the poller
  * is woken; returns 1 (ready or woken) or 0 (timed out). Consumes nothing: the
  * ready events stay for the next tofu_poller_wait. Meant to run on another

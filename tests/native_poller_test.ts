@@ -1,6 +1,7 @@
 // The poller contract (scenario S-113) for every backend compiled into the
-// native library that runs on this OS, plus the park (the wait that runs off
-// the JS thread) and its lifecycle. Real sockets, the real library.
+// native library that runs on this OS, plus the microsecond wait, the park
+// (the wait that runs off the JS thread) and its lifecycle. Real sockets, the
+// real library.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -143,6 +144,35 @@ async function eventsUntil(
     }
     return done(seen) ? seen : undefined;
   });
+}
+
+/** A generous bound for "returns at once": these tests pin behaviour, not speed. */
+const AT_ONCE_MS = 50;
+/** A wait_us timeout far longer than anything here takes (5 s). */
+const LONG_US = 5_000_000;
+
+/** One `pollerWaitUs`: its event count, masks per token, and how long it took (ms). */
+function timedWaitUs(
+  poller: number,
+  timeoutUs: number,
+): { count: number; masks: Map<number, number>; ms: number } {
+  const events = new Int32Array(128);
+  const start = performance.now();
+  const count = native.pollerWaitUs(poller, events, timeoutUs);
+  const ms = performance.now() - start;
+  assert.ok(count >= 0, `pollerWaitUs failed with code ${count}`);
+  const masks = new Map<number, number>();
+  for (let i = 0; i < count; i++) {
+    const token = events[2 * i]!;
+    masks.set(token, (masks.get(token) ?? 0) | events[2 * i + 1]!);
+  }
+  return { count, masks, ms };
+}
+
+/** Whether a backend sleeps less than 1 ms (`tofu.h`: WSAPoll and non-Linux poll peek instead). */
+function subMillisecondWaits(id: number): boolean {
+  if (id === BackendId.epoll || id === BackendId.kqueue) return true;
+  return id === BackendId.poll && process.platform === "linux";
 }
 
 interface Backend {
@@ -388,6 +418,78 @@ for (const { id, name, skip } of backends) {
         for (let i = 0; i < count; i++) {
           assert.deepEqual([...waitEvents(pollers[i]!, 0).keys()], [100 + i]);
         }
+      }),
+    );
+
+    test(
+      "wait_us: a peek returns nothing at once; 500 µs and 2500 µs waits time out with nothing",
+      leakFree(async (scope) => {
+        const poller = scope.poller(id);
+        const { client } = await tcpPair(scope);
+        assert.equal(native.pollerRegister(poller, client, 1, Interest.read), 0);
+        const peek = timedWaitUs(poller, 0);
+        assert.equal(peek.count, 0);
+        assert.ok(peek.ms < AT_ONCE_MS, `a peek took ${peek.ms} ms`);
+        const short = timedWaitUs(poller, 500);
+        assert.equal(short.count, 0);
+        if (subMillisecondWaits(id)) assert.ok(short.ms >= 0.2, `500 µs took ${short.ms} ms`);
+        assert.ok(short.ms < AT_ONCE_MS, `500 µs took ${short.ms} ms`);
+        const longer = timedWaitUs(poller, 2500);
+        assert.equal(longer.count, 0);
+        assert.ok(longer.ms >= 1 && longer.ms < AT_ONCE_MS, `2500 µs took ${longer.ms} ms`);
+      }),
+    );
+
+    test(
+      "wait_us: a ready socket ends a long wait at once, with its token",
+      leakFree(async (scope) => {
+        const poller = scope.poller(id);
+        const { client, server } = await tcpPair(scope);
+        assert.equal(native.pollerRegister(poller, client, 2, Interest.write), 0);
+        const writable = timedWaitUs(poller, LONG_US);
+        assert.equal(writable.count, 1);
+        assert.ok(m().writable(writable.masks.get(2) ?? 0));
+        assert.ok(writable.ms < AT_ONCE_MS, `ready socket, the wait took ${writable.ms} ms`);
+        assert.equal(native.pollerModify(poller, client, 2, Interest.read), 0);
+        sendAll(server, enc("x"));
+        const readable = timedWaitUs(poller, LONG_US);
+        assert.equal(readable.count, 1);
+        assert.ok(m().readable(readable.masks.get(2) ?? 0));
+        assert.ok(readable.ms < LONG_US / 2000, "the data ended the wait, not its timeout");
+      }),
+    );
+
+    test(
+      "wait_us: a wake ends it and is consumed; a wake meant for a park is left to the park",
+      leakFree(async (scope) => {
+        const poller = scope.poller(id);
+        assert.equal(native.pollerWake(poller), 0);
+        const woken = timedWaitUs(poller, LONG_US);
+        assert.equal(woken.count, 0, "a wake is consumed, not reported");
+        assert.ok(woken.ms < LONG_US / 2000, "the wake ended the wait, not its timeout");
+        assert.equal(await native.pollerPark(poller, 50), 0, "drained: a park times out");
+
+        const parked = native.pollerPark(poller, LONG_MS);
+        await sleep(20);
+        assert.equal(native.pollerWake(poller), 0);
+        for (let i = 0; i < 10; i++) assert.equal(timedWaitUs(poller, i % 2 ? 100 : 0).count, 0);
+        assert.equal(await parked, 1, "the park got its wake despite the waits");
+        assert.equal(timedWaitUs(poller, 0).count, 0, "now a wait consumes it");
+        assert.equal(await native.pollerPark(poller, 50), 0, "drained again");
+      }),
+    );
+
+    test(
+      "wait_us: a negative timeout other than -1, no capacity or a stale handle is refused",
+      leakFree(() => {
+        const poller = native.pollerCreate(id);
+        assert.ok(poller >= 0);
+        const events = new Int32Array(8);
+        assert.equal(native.pollerWaitUs(poller, events, -2), NativeError.inval);
+        assert.equal(native.pollerWaitUs(poller, events, -(2 ** 31)), NativeError.inval);
+        assert.equal(native.pollerWaitUs(poller, new Int32Array(1), 0), NativeError.inval);
+        assert.equal(native.pollerDestroy(poller), 0);
+        assert.equal(native.pollerWaitUs(poller, events, 0), NativeError.badHandle);
       }),
     );
 

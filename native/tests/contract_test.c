@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #endif
 
@@ -62,6 +63,7 @@
   X(tofu_poller_modify)                                                                            \
   X(tofu_poller_unregister)                                                                        \
   X(tofu_poller_wait)                                                                              \
+  X(tofu_poller_wait_us)                                                                           \
   X(tofu_poller_park)                                                                              \
   X(tofu_poller_wake)                                                                              \
   X(tofu_mask_bits)                                                                                \
@@ -95,6 +97,7 @@ TOFU_FUNCTIONS(DECLARE_POINTER)
 #define tofu_poller_modify (*p_tofu_poller_modify)
 #define tofu_poller_unregister (*p_tofu_poller_unregister)
 #define tofu_poller_wait (*p_tofu_poller_wait)
+#define tofu_poller_wait_us (*p_tofu_poller_wait_us)
 #define tofu_poller_park (*p_tofu_poller_park)
 #define tofu_poller_wake (*p_tofu_poller_wake)
 #define tofu_mask_bits (*p_tofu_mask_bits)
@@ -203,6 +206,21 @@ static void sleep_ms(int ms) {
   Sleep((DWORD)ms);
 #else
   usleep((useconds_t)ms * 1000u);
+#endif
+}
+
+/* Monotonic clock in microseconds. */
+static int64_t now_us(void) {
+#if defined(_WIN32)
+  LARGE_INTEGER freq, count;
+  QueryPerformanceFrequency(&freq);
+  QueryPerformanceCounter(&count);
+  return count.QuadPart / freq.QuadPart * 1000000 +
+         count.QuadPart % freq.QuadPart * 1000000 / freq.QuadPart;
+#else
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 #endif
 }
 
@@ -863,6 +881,147 @@ static void test_ownership_close_and_destroy(void) {
   tofu_poller_destroy(q);
 }
 
+/* ---- tofu_poller_wait_us ------------------------------------------------------------- */
+
+/* Generous bounds: these cases pin behaviour, not speed. */
+#define WAIT_US_AT_ONCE 50000 /* "returns at once": well under 50 ms */
+
+/* 1 when the backend under test can sleep less than a millisecond (tofu.h:
+ * poll outside Linux and WSAPoll turn such waits into a peek). */
+static int sub_ms_waits(void) {
+#if defined(__linux__)
+  return 1;
+#else
+  return backend == TOFU_BACKEND_KQUEUE;
+#endif
+}
+
+/* One tofu_poller_wait_us into masks (as wait_once); *took gets its length in µs. */
+static int32_t wait_us_once(int32_t poller, int32_t masks[16], int32_t timeout_us,
+                            int64_t *took) {
+  int32_t events[64];
+  memset(masks, 0, 16 * sizeof masks[0]);
+  int64_t start = now_us();
+  int32_t n = tofu_poller_wait_us(poller, events, 32, timeout_us);
+  *took = now_us() - start;
+  for (int32_t i = 0; i < n; i++) {
+    int32_t token = events[2 * i];
+    if (token >= 0 && token < 16) masks[token] |= events[2 * i + 1];
+  }
+  return n;
+}
+
+/* Nothing ready: a peek returns 0 at once; 500 µs and 2500 µs waits time out
+ * with 0 after about that long (sub-ms waits are peeks where the OS cannot
+ * sleep less than a millisecond). */
+static void test_wait_us_times_out(void) {
+  int32_t p = tofu_poller_create(backend), c, s, masks[16];
+  int64_t took;
+  REQUIRE_OK(p);
+  if (!tcp_pair(&c, &s)) {
+    CHECK(!"tcp pair");
+    return;
+  }
+  CHECK_EQ(tofu_poller_register(p, s, 1, TOFU_INTEREST_READ), 0);
+  CHECK_EQ(wait_us_once(p, masks, 0, &took), 0);
+  CHECK(took < WAIT_US_AT_ONCE);
+  CHECK_EQ(wait_us_once(p, masks, 500, &took), 0);
+  if (sub_ms_waits()) CHECK(took >= 200);
+  CHECK(took < WAIT_US_AT_ONCE);
+  CHECK_EQ(wait_us_once(p, masks, 2500, &took), 0);
+  CHECK(took >= 1000);
+  CHECK(took < WAIT_US_AT_ONCE);
+  uint8_t buf[8];
+  CHECK_EQ(tofu_recv(s, buf, 0, 8), TOFU_E_AGAIN); /* nothing came meanwhile */
+  tofu_close(c, 1);
+  tofu_close(s, 1);
+  tofu_poller_destroy(p);
+}
+
+struct send_job {
+  int32_t sock;
+  int32_t result;
+};
+
+static void send_later_thread(void *raw) {
+  struct send_job *job = raw;
+  sleep_ms(50);
+  job->result = tofu_send(job->sock, text("x"), 0, 1);
+}
+
+/* A ready socket ends the wait at once, with its token; so does data that
+ * arrives while the wait blocks (another thread sends). */
+static void test_wait_us_ready(void) {
+  int32_t p = tofu_poller_create(backend), c, s, masks[16];
+  int64_t took;
+  REQUIRE_OK(p);
+  if (!tcp_pair(&c, &s)) {
+    CHECK(!"tcp pair");
+    return;
+  }
+  CHECK_EQ(tofu_poller_register(p, c, 2, TOFU_INTEREST_WRITE), 0);
+  CHECK_EQ(wait_us_once(p, masks, 5000000, &took), 1);
+  CHECK(masks[2] & WRITE_BIT);
+  CHECK(took < WAIT_US_AT_ONCE);
+  CHECK_EQ(tofu_poller_unregister(p, c), 0);
+
+  CHECK_EQ(tofu_poller_register(p, s, 3, TOFU_INTEREST_READ), 0);
+  struct send_job job = {c, -100};
+  thread_t t;
+  CHECK(start_thread(&t, send_later_thread, &job));
+  CHECK_EQ(wait_us_once(p, masks, 5000000, &took), 1); /* 5 s: ended by the data */
+  join_thread(t);
+  CHECK_EQ(job.result, 1);
+  CHECK(masks[3] & READ_BIT);
+  CHECK(took < 2500000);
+  tofu_close(c, 1);
+  tofu_close(s, 1);
+  tofu_poller_destroy(p);
+}
+
+/* A pending wake ends a wait_us and is consumed, not reported; a wake meant
+ * for a park in progress is left to the park, as tofu_poller_wait does. */
+static void test_wait_us_wake(void) {
+  int32_t p = tofu_poller_create(backend), masks[16];
+  int64_t took;
+  REQUIRE_OK(p);
+  CHECK_EQ(tofu_poller_wake(p), 0);
+  CHECK_EQ(wait_us_once(p, masks, 5000000, &took), 0);
+  CHECK(took < WAIT_US_AT_ONCE);
+  CHECK_EQ(tofu_poller_park(p, 50), 0); /* consumed */
+  CHECK_EQ(tofu_poller_wake(p), 0);
+  CHECK_EQ(wait_us_once(p, masks, 0, &took), 0); /* a peek consumes it too */
+  CHECK_EQ(tofu_poller_park(p, 50), 0);
+  CHECK_EQ(tofu_poller_wake(p), 0);
+  CHECK_EQ(wait_us_once(p, masks, -1, &took), 0); /* forever, ended by the wake */
+
+  struct park_job park = {p, 3000, -100};
+  thread_t t;
+  CHECK(start_thread(&t, park_thread, &park));
+  sleep_ms(200); /* let the park begin */
+  CHECK_EQ(tofu_poller_wake(p), 0);
+  for (int i = 0; i < 20; i++) CHECK_EQ(wait_us_once(p, masks, i % 2 == 0 ? 0 : 100, &took), 0);
+  join_thread(t);
+  CHECK_EQ(park.result, 1); /* 0 would mean the wake was drained under it */
+  CHECK_EQ(wait_us_once(p, masks, 0, &took), 0); /* now the wait consumes it */
+  CHECK_EQ(tofu_poller_park(p, 50), 0);
+  tofu_poller_destroy(p);
+}
+
+/* Bad arguments are refused as tofu_poller_wait refuses them. */
+static void test_wait_us_bad_input(void) {
+  int32_t p = tofu_poller_create(backend), events[8];
+  REQUIRE_OK(p);
+  CHECK_EQ(tofu_poller_wait_us(p, events, 4, -2), TOFU_E_INVAL);
+  CHECK_EQ(tofu_poller_wait_us(p, events, 4, (int32_t)0x80000000), TOFU_E_INVAL);
+  CHECK_EQ(tofu_poller_wait_us(p, NULL, 4, 0), TOFU_E_INVAL);
+  CHECK_EQ(tofu_poller_wait_us(p, events, 0, 0), TOFU_E_INVAL);
+  CHECK_EQ(tofu_poller_wait_us(p, events, -1, 0), TOFU_E_INVAL);
+  CHECK_EQ(tofu_poller_destroy(p), 0);
+  CHECK_EQ(tofu_poller_wait_us(p, events, 4, 0), TOFU_E_BADHANDLE);
+  CHECK_EQ(tofu_poller_wait_us(p, events, 4, -2), TOFU_E_INVAL); /* arguments first */
+}
+
 /* ---- close during a park ------------------------------------------------------------ */
 
 /* Binds a plain OS socket (not the library's) to 127.0.0.1:port, listens
@@ -1402,6 +1561,7 @@ static void test_bad_handles(void) {
     int32_t h = socket_handles[i];
     CHECK_EQ(tofu_poller_backend(h), TOFU_E_BADHANDLE);
     CHECK_EQ(tofu_poller_wait(h, events, 4, 0), TOFU_E_BADHANDLE);
+    CHECK_EQ(tofu_poller_wait_us(h, events, 4, 0), TOFU_E_BADHANDLE);
     CHECK_EQ(tofu_poller_park(h, 0), TOFU_E_BADHANDLE);
     CHECK_EQ(tofu_poller_wake(h), TOFU_E_BADHANDLE);
     CHECK_EQ(tofu_poller_register(h, l, 1, 1), TOFU_E_BADHANDLE);
@@ -1574,6 +1734,10 @@ int main(int argc, char **argv) {
   run_case("poller: interest 0 reports nothing", test_interest_zero_is_silent);
   run_case("poller: capacity limits a batch", test_capacity_limits_batch);
   run_case("poller: ownership, close, destroy during park", test_ownership_close_and_destroy);
+  run_case("wait_us: peek, 500 us and 2500 us waits time out", test_wait_us_times_out);
+  run_case("wait_us: a ready socket ends the wait at once", test_wait_us_ready);
+  run_case("wait_us: wakes consumed, a park's wake left to it", test_wait_us_wake);
+  run_case("wait_us: bad arguments", test_wait_us_bad_input);
   run_case("close during park: a TCP listener's port is free at once",
            test_close_listener_during_park);
   run_case("close during park: an aborted socket's port is free, the peer reset",
