@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import process from "node:process";
 import {
+  AllocationStrategy,
   type Ampe,
   AmpeStatus,
   type ChannelGroup,
@@ -193,6 +194,80 @@ suite("fuzz", () => {
     },
   );
 
+  for (const t of TRANSPORTS) {
+    test(
+      `[N1] an invalid opCode aborts only its channel: unsent posts come back invalid_op_code (${t})`,
+      LIMIT,
+      async () => {
+        await withEngines([{}], async (rtr) => {
+          const ampe = rtr.ampe();
+          const g = ampe.create();
+          const a = await addresses(t);
+          await listen(ampe, g, a.server);
+          const bad = await RawSocket.connect(targetOf(a));
+          const good = await RawSocket.connect(targetOf(a));
+          try {
+            bad.pause(); // reads nothing: what the server posts to it piles up unsent
+            assert.ok(await bad.write(frame(1, OpCode.HelloRequest, 0, 0x51n)));
+            const hb = await recvSkippingPoolEmpty(ampe, g);
+            const S = expectMsg(hb, { op: OpCode.HelloRequest, mid: 0x51n }).bhdr.channelNumber;
+            ampe.put(hb);
+            assert.ok(await good.write(frame(1, OpCode.HelloRequest, 0, 0x52n)));
+            const hg = await recvSkippingPoolEmpty(ampe, g);
+            const G = expectMsg(hg, { op: OpCode.HelloRequest, mid: 0x52n }).bhdr.channelNumber;
+            ampe.put(hg);
+            const body = new Uint8Array(60 * 1024).fill(0x33);
+            for (let i = 1n; i <= 300n; i++) {
+              const m = ampe.get(AllocationStrategy.always)!;
+              m.bhdr.channelNumber = S;
+              m.bhdr.messageId = i;
+              m.body.append(body);
+              g.post(m);
+            }
+            await sleep(200);
+            assert.ok(await bad.write(frame(1, 0x0e, 0, 0x53n)));
+            let first = 0n, last = 0n;
+            for (;;) {
+              const m = await recvSkippingPoolEmpty(ampe, g);
+              if (m.bhdr.proto.opCode === OpCode.Signal) {
+                expectMsg(
+                  m,
+                  { origin: "E", status: AmpeStatus.channelClosed, ch: S, mid: 0x51n },
+                  "the close",
+                );
+                ampe.put(m);
+                break;
+              }
+              expectMsg(m, {
+                op: OpCode.Request,
+                origin: "E",
+                status: AmpeStatus.invalidOpCode,
+                ch: S,
+              });
+              if (first === 0n) first = m.bhdr.messageId;
+              else assert.equal(m.bhdr.messageId, last + 1n, "returned in post order");
+              last = m.bhdr.messageId;
+              ampe.put(m);
+            }
+            assert.ok(first > 0n && last === 300n, `the unsent tail came back (${first}..${last})`);
+            bad.resume();
+            assert.ok(await bad.closedWithin(5000), "the engine closed the offending connection");
+            // The neighbour is untouched.
+            assert.ok(await good.write(frame(1, OpCode.Request, 0, 7n, "", "still here")));
+            const m = await recvSkippingPoolEmpty(ampe, g);
+            expectMsg(m, { op: OpCode.Request, origin: "A", ch: G, mid: 7n });
+            assert.equal(m.body.text(), "still here");
+            ampe.put(m);
+            assert.equal(good.ended, null);
+          } finally {
+            await bad.close();
+            await good.close();
+          }
+        });
+      },
+    );
+  }
+
   test(
     "64 KiB text headers and body in one frame, written in random pieces, arrive intact",
     LIMIT,
@@ -240,7 +315,8 @@ suite("fuzz", () => {
       const trapPort = await findFreeTcpPort();
       await new Promise<void>((r) => trap.listen(trapPort, "127.0.0.1", () => r()));
       try {
-        await withEngines([{}], async (rtr) => {
+        // A pool larger than the connections: this test is about hellos, not starvation.
+        await withEngines([{ initialPoolMsgs: 512, maxPoolMsgs: 1024 }], async (rtr) => {
           const ampe = rtr.ampe();
           const g = ampe.create();
           const a = await addresses("tcp");
