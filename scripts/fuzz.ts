@@ -6,6 +6,7 @@
  *
  *   deno run -A scripts/fuzz.ts [--cases 5000000] [--seed 1234] [--lanes 8]
  *   bun scripts/fuzz.ts --cases 5000000
+ *   deno run -A scripts/fuzz.ts --seed 1234 --session 57   (replays one session of a failure)
  *
  * Large runs go in rounds of at most 200 000 cases, each on fresh engines
  * and seeded from the run's seed, so memory stays flat and a failure names
@@ -21,24 +22,47 @@ import { type FuzzReport, runFuzz, sessionSeed } from "../tests/fixtures/rel_fuz
 
 const ROUND_CASES = 200_000;
 
-function parseArgs(argv: string[]): { cases: number; seed: number; lanes: number } {
-  const opts = { cases: 1_000_000, seed: Math.floor(Math.random() * 0x1_0000_0000), lanes: 8 };
+interface Args {
+  cases: number;
+  seed: number;
+  lanes: number;
+  session: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const opts: Args = {
+    cases: 1_000_000,
+    seed: Math.floor(Math.random() * 0x1_0000_0000),
+    lanes: 8,
+    session: -1,
+  };
   for (let i = 0; i < argv.length; i++) {
     const name = argv[i];
     const value = Number(argv[i + 1]);
-    if (name !== "--cases" && name !== "--seed" && name !== "--lanes") {
-      throw new Error(`Unknown argument "${name}": expected --cases N, --seed N or --lanes N`);
+    if (name !== "--cases" && name !== "--seed" && name !== "--lanes" && name !== "--session") {
+      throw new Error(`Unknown argument "${name}": expected --cases, --seed, --lanes or --session`);
     }
     if (!Number.isInteger(value) || value < 0) {
       throw new Error(`${name} needs a non-negative integer, got "${argv[i + 1]}"`);
     }
-    opts[name.slice(2) as "cases" | "seed" | "lanes"] = value;
+    opts[name.slice(2) as keyof Args] = value;
     i++;
   }
   return opts;
 }
 
 const opts = parseArgs(process.argv.slice(2));
+if (opts.session >= 0) {
+  // One session alone: the stream that a failure message names.
+  const report = await runFuzz({ seed: opts.seed, cases: 1, lanes: 2, firstSession: opts.session });
+  console.log(
+    `session ${opts.session} of seed ${opts.seed}: ${JSON.stringify(report.kinds)}, ends ${
+      JSON.stringify(report.ends)
+    }`,
+  );
+  console.log("1 passed, 0 failed");
+  process.exit(0);
+}
 console.log(`fuzz: seed ${opts.seed}, ${opts.cases} cases, ${opts.lanes} lanes`);
 const started = Date.now();
 let done = 0;
@@ -84,5 +108,5 @@ console.log(
     Math.round(done / seconds)
   } cases/s)`,
 );
-console.log(`${failed === 0 ? rounds : rounds} passed, ${failed} failed`);
+console.log(`${rounds} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
