@@ -105,12 +105,12 @@ export class PollerCore {
   }
 
   /**
-   * Waits up to `timeoutMs` and appends every channel with activity to
-   * `ready` (once each, activity in `act`). Returns true if the event buffer
-   * was full (more may be ready right away).
+   * Waits up to `timeoutMicros` (0 = just look) and appends every channel
+   * with activity to `ready` (once each, activity in `act`). Returns true if
+   * the event buffer was full (more may be ready right away).
    */
-  poll(timeoutMs: number, ready: Pollable[]): boolean {
-    const n = this.#native.pollerWait(this.#poller, this.#events, timeoutMs);
+  poll(timeoutMicros: number, ready: Pollable[]): boolean {
+    const n = this.#native.pollerWaitUs(this.#poller, this.#events, timeoutMicros);
     const events = this.#events;
     for (let i = 0; i < n; i++) {
       const p = this.#byToken.get(events[2 * i]!);

@@ -32,11 +32,12 @@ export interface Options {
   /** Path of the native library to load instead of the prebuilt one (also `TOFU_NATIVE_LIB`). */
   nativeLibrary?: string;
   /**
-   * After activity, the engine keeps polling (without blocking the event loop)
-   * this many microseconds before it parks, so that a quick answer is picked up
-   * without the cost of a cross-thread wake. Higher: lower latency under load,
-   * more CPU between bursts; 0: park at once (least CPU).
-   * @default {200}
+   * After activity, the engine keeps watching its sockets on the JS thread
+   * (yielding to the event loop between looks) for this many microseconds
+   * before it parks on another thread: first by polling, then in short kernel
+   * waits that cost little CPU. An answer within this window is picked up
+   * without the cost of a cross-thread wake. 0: park at once (least CPU).
+   * @default {1000}
    */
   spinMicros?: number;
 }
@@ -78,7 +79,7 @@ function chooseBackend(native: Native, requested: string | undefined): number {
   return id;
 }
 
-const DEFAULT_SPIN_MICROS = 200;
+const DEFAULT_SPIN_MICROS = 1000;
 const MAX_SPIN_MICROS = 100_000;
 
 function spinMicrosOf(value: number | undefined): number {
