@@ -33,6 +33,7 @@ import { FlushResult, type SendFn } from "./outbox.ts";
 import { GroupCore } from "./group_core.ts";
 import { Ring } from "./ring.ts";
 import { isNumericHost, resolveHost } from "./resolve.ts";
+import { SpinPolicy } from "./spin_policy.ts";
 
 const ORIGIN_ENGINE = 0x10;
 const OPCODE_MASK = 0x0f;
@@ -46,20 +47,6 @@ const POOL_EMPTY_INTERVAL_MS = 100;
 /** After an accept failure (e.g. descriptor limit) the listener rests this long. */
 const ACCEPT_PAUSE_MS = 100;
 const ACCEPT_BATCH = 64;
-/**
- * Longest wait on the JS thread while spinning (µs). With the kernel's default
- * timer slack an empty slice really lasts about twice as long: that is the
- * most the event loop is held.
- */
-const SLICE_MICROS = 50;
-/**
- * For this long after activity (ms) the spin polls without waiting: most
- * answers come within it and are seen at once (a kernel wake costs ~15 µs).
- */
-const FAST_SPIN_MS = 0.04;
-/** An empty slice that took this long (ms) shows the OS waits in whole milliseconds. */
-const SLICE_TOO_LONG_MS = 0.8;
-
 const encoder = new TextEncoder();
 /** Header added to a WelcomeResponse when the OS chose the address (port 0, empty UDS path). */
 export const LISTENING_ON = "~listening_on";
@@ -113,19 +100,7 @@ export class Engine {
   #turnScheduled = false;
   /** A channel stopped early to let others run: turn again soon instead of parking. */
   #moreWork = false;
-  /**
-   * Parking costs tens of µs (a wake crosses threads), so after activity the
-   * engine keeps polling on the JS thread until this time (ms,
-   * performance.now), yielding to the event loop between polls: first without
-   * waiting, then in short kernel waits that leave the CPU to the peer.
-   */
-  #spinUntil = 0;
-  /** Until then (ms) the spin polls without waiting; after it, it waits in short slices. */
-  #fastUntil = 0;
-  readonly #spinMs: number;
-  #spinning = false;
-  /** False once a slice showed that this OS cannot wait in microseconds. */
-  #slicesWork = true;
+  readonly #spin: SpinPolicy;
   #park: Promise<void> | null = null;
   #destroyed: Promise<void> | null = null;
   readonly #turn = () => this.#runTurn();
@@ -142,7 +117,7 @@ export class Engine {
     }
     this.#core = core;
     this.#udsPathLimit = config.udsPathLimit;
-    this.#spinMs = config.spinMicros / 1000;
+    this.#spin = new SpinPolicy(config.spinMicros);
     // Resume starved channels in a later turn, not a microtask: the app first
     // drains what is queued and puts it back, so reading resumes with a full
     // pool instead of one message at a time.
@@ -272,20 +247,12 @@ export class Engine {
     this.#turnScheduled = false;
     if (!this.running) return;
     const ready = this.#ready;
-    const slice = this.#sliceMicros();
-    let more: boolean;
-    if (slice === 0) {
-      more = this.#core.poll(0, ready);
-    } else {
-      const started = performance.now();
-      more = this.#core.poll(slice, ready);
-      // Where the OS cannot wait in microseconds (no epoll_pwait2, WSAPoll...)
-      // an empty slice lasts a whole millisecond or more: then spin with
-      // zero-timeout polls instead, not to hold the event loop that long.
-      if (ready.length === 0 && performance.now() - started > SLICE_TOO_LONG_MS) {
-        this.#slicesWork = false;
-      }
-    }
+    // Wait in the kernel only while spinning with nothing else to do.
+    const idle = this.#inboxStores.length === 0 && !(this.#starved.size > 0 && this.pool.idle > 0);
+    const slice = idle ? this.#spin.sliceMicros() : 0;
+    const started = slice > 0 ? performance.now() : 0;
+    const more = this.#core.poll(slice, ready);
+    if (slice > 0 && ready.length === 0) this.#spin.emptySliceTook(performance.now() - started);
     const busy = ready.length > 0 || this.#inboxStores.length > 0;
     this.#processInbox();
     if (this.#starved.size > 0 && this.pool.idle > 0) this.#resumeStarved();
@@ -313,32 +280,8 @@ export class Engine {
     const again = more || this.#moreWork || this.#inboxStores.length > 0;
     this.#moreWork = false;
     if (again) return this.#scheduleLater();
-    if (this.#spinMs > 0) {
-      const now = performance.now();
-      if (busy) {
-        this.#fastUntil = now + Math.min(this.#spinMs, FAST_SPIN_MS);
-        this.#spinUntil = now + this.#spinMs;
-      }
-      this.#spinning = now < this.#spinUntil;
-      if (this.#spinning) return this.#scheduleLater();
-    }
+    if (this.#spin.keepWatching(busy)) return this.#scheduleLater();
     this.#parkUntilReady();
-  }
-
-  /**
-   * How long this turn may wait for readiness on the JS thread: 0 unless the
-   * engine is spinning with nothing else to do; then a short slice, so the
-   * thread sleeps in the kernel (leaving the CPU to the peer) yet wakes at
-   * once, without a cross-thread hop, when a socket becomes ready. The event
-   * loop is held no longer than one slice.
-   */
-  #sliceMicros(): number {
-    if (!this.#spinning || !this.#slicesWork || this.#inboxStores.length > 0) return 0;
-    if (this.#starved.size > 0 && this.pool.idle > 0) return 0;
-    const now = performance.now();
-    if (now < this.#fastUntil) return 0;
-    const left = (this.#spinUntil - now) * 1000;
-    return left <= 0 ? 0 : Math.min(SLICE_MICROS, Math.ceil(left));
   }
 
   #processInbox(): void {

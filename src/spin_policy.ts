@@ -1,0 +1,69 @@
+/**
+ * When the engine keeps watching its sockets on the JS thread and when it
+ * parks. Parking waits off the JS thread and costs a cross-thread wake
+ * (25–80 µs) when something arrives, so after activity the engine first polls
+ * without waiting (an answer is seen at once), then waits in short kernel
+ * slices (the thread sleeps and leaves the CPU to the peer, yet wakes within
+ * ~15 µs of readiness), and parks only after `spinMicros` without activity.
+ * Between polls and slices the event loop runs; a slice holds it at most
+ * about twice `SLICE_MICROS` (kernel timer slack).
+ *
+ * @module
+ */
+
+/** Longest wait on the JS thread per turn while spinning (µs). */
+export const SLICE_MICROS = 50;
+/** After activity, poll without waiting this long (ms): most answers come within it. */
+export const FAST_SPIN_MS = 0.04;
+/** An empty slice that took this long (ms) shows that the OS waits in whole milliseconds. */
+const SLICE_TOO_LONG_MS = 0.8;
+
+/** The spin-then-park decision of one engine. */
+export class SpinPolicy {
+  readonly #spinMs: number;
+  /** Until then (ms, performance.now) the engine keeps watching instead of parking. */
+  #spinUntil = 0;
+  /** Until then it polls without waiting; after it, it waits in slices. */
+  #fastUntil = 0;
+  #spinning = false;
+  /** False once a slice showed that this OS cannot wait in microseconds (then: polls only). */
+  #slicesWork = true;
+
+  /** `spinMicros` = how long to keep watching after activity; 0 = always park at once. */
+  constructor(spinMicros: number) {
+    this.#spinMs = spinMicros / 1000;
+  }
+
+  /**
+   * How long the next poll may wait (µs) when the turn has nothing else to do:
+   * 0 outside a spin and in its first, polling part.
+   */
+  sliceMicros(): number {
+    if (!this.#spinning || !this.#slicesWork) return 0;
+    const now = performance.now();
+    if (now < this.#fastUntil) return 0;
+    const left = (this.#spinUntil - now) * 1000;
+    return left <= 0 ? 0 : Math.min(SLICE_MICROS, Math.ceil(left));
+  }
+
+  /**
+   * Where the OS cannot wait in microseconds (no epoll_pwait2, WSAPoll...) an
+   * empty slice lasts a millisecond or more: from then on only poll, not to
+   * hold the event loop that long.
+   */
+  emptySliceTook(ms: number): void {
+    if (ms > SLICE_TOO_LONG_MS) this.#slicesWork = false;
+  }
+
+  /** After a turn with nothing left to do: true = turn again soon (spin), false = park. */
+  keepWatching(busy: boolean): boolean {
+    if (this.#spinMs === 0) return false;
+    const now = performance.now();
+    if (busy) {
+      this.#fastUntil = now + Math.min(this.#spinMs, FAST_SPIN_MS);
+      this.#spinUntil = now + this.#spinMs;
+    }
+    this.#spinning = now < this.#spinUntil;
+    return this.#spinning;
+  }
+}

@@ -1,0 +1,42 @@
+// The engine's spin-then-park decision (src/spin_policy.ts): pure logic over the clock.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { FAST_SPIN_MS, SLICE_MICROS, SpinPolicy } from "../src/spin_policy.ts";
+
+/** Busy-waits `ms` (the policy reads performance.now; sleeping would be far coarser). */
+function pass(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) { /* wait */ }
+}
+
+test("SpinPolicy with spinMicros 0 always parks and never waits on the JS thread", () => {
+  const p = new SpinPolicy(0);
+  assert.equal(p.keepWatching(true), false);
+  assert.equal(p.sliceMicros(), 0);
+});
+
+test("SpinPolicy: after activity it polls first, then waits in bounded slices, then parks", () => {
+  const p = new SpinPolicy(20_000); // 20 ms, long enough to observe each phase
+  assert.equal(p.sliceMicros(), 0, "not spinning yet: no wait");
+  assert.equal(p.keepWatching(true), true, "activity starts a spin");
+  assert.equal(p.sliceMicros(), 0, "first part of the spin: poll without waiting");
+  pass(FAST_SPIN_MS * 2);
+  const slice = p.sliceMicros();
+  assert.ok(slice > 0 && slice <= SLICE_MICROS, `slice ${slice} µs`);
+  assert.equal(p.keepWatching(false), true, "still inside the spin window");
+  pass(21);
+  assert.equal(p.keepWatching(false), false, "the window passed without activity: park");
+  assert.equal(p.sliceMicros(), 0, "parked: no wait on the JS thread");
+  assert.equal(p.keepWatching(true), true, "new activity starts a new spin");
+});
+
+test("SpinPolicy stops waiting in slices once the OS shows millisecond-only waits", () => {
+  const p = new SpinPolicy(20_000);
+  p.keepWatching(true);
+  pass(FAST_SPIN_MS * 2);
+  p.emptySliceTook(0.1); // a microsecond wait that really took ~100 µs: fine
+  assert.ok(p.sliceMicros() > 0);
+  p.emptySliceTook(1.2); // an empty 50 µs slice that took 1.2 ms
+  assert.equal(p.sliceMicros(), 0, "from now on only polls");
+  assert.equal(p.keepWatching(false), true, "the spin itself goes on");
+});
