@@ -250,8 +250,10 @@ console.log(
   `soak (${runtime}): ${args.seconds} s, a sample every ${args.interval} s, warm-up ${warmUp} s, CSV ${args.out}`,
 );
 
-const server = await Reactor.create({ initialPoolMsgs: 256, maxPoolMsgs: 1024 });
-const client = await Reactor.create({ initialPoolMsgs: 256, maxPoolMsgs: 1024 });
+// max = initial: the pools do not slowly fill up to a larger cap, so a growing curve means a leak.
+const POOL = { initialPoolMsgs: 256, maxPoolMsgs: 256 };
+const server = await Reactor.create(POOL);
+const client = await Reactor.create(POOL);
 const samples: Sample[] = [];
 try {
   const sa = server.ampe(), ca = client.ampe();
