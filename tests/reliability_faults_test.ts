@@ -127,7 +127,7 @@ suite("faults: peers killed with SIGKILL", () => {
           await sleep(300);
           child.kill("SIGKILL");
           const r = await child.result;
-          assert.equal(r.signal, "SIGKILL");
+          if (process.platform !== "win32") assert.equal(r.signal, "SIGKILL");
           let first = 0n;
           let last = 0n;
           for (;;) {
@@ -215,7 +215,8 @@ suite("faults: peers killed with SIGKILL", () => {
             }
           }
           assert.ok(killed, "the close came only after the kill");
-          assert.equal((await child.result).signal, "SIGKILL");
+          const r = await child.result;
+          if (process.platform !== "win32") assert.equal(r.signal, "SIGKILL");
           console.log(`faults ${t}: ${next - 1n} Requests in order before the killed peer's close`);
           await expectNoLeak(before);
         });
@@ -448,7 +449,9 @@ suite("faults: teardown under traffic", () => {
   );
 });
 
-suite("faults: descriptor limit", () => {
+suite("faults: descriptor limit", {
+  skip: process.platform === "win32" ? "needs bash and ulimit -n" : false,
+}, () => {
   test(
     "the descriptor limit reached during accept: accept_failed to the app, the others keep working, accepting resumes",
     LIMIT,

@@ -17,7 +17,7 @@ import {
   type Message,
   OpCode,
 } from "../mod.ts";
-import { addresses, expectMsg, listen, recv, TRANSPORTS, withEngines } from "./support.ts";
+import { addresses, expectMsg, listen, recv, withEngines } from "./support.ts";
 import { checkStream, expectedOutcome, Rng, runFuzz } from "./fixtures/rel_fuzz.ts";
 import {
   concat,
@@ -26,6 +26,7 @@ import {
   frame,
   MAX_SECTION,
   nativeHandleCount,
+  RAW_TRANSPORTS,
   RawSocket,
   type RawTarget,
   sleep,
@@ -107,7 +108,7 @@ suite("fuzz", () => {
     assert.deepEqual(expectedOutcome(bad.subarray(0, 15)), { frames: [], end: "open" });
   });
 
-  for (const t of TRANSPORTS) {
+  for (const t of RAW_TRANSPORTS) {
     test(
       `a frame cut at every byte position arrives intact and only once complete (${t})`,
       LIMIT,
@@ -194,7 +195,7 @@ suite("fuzz", () => {
     },
   );
 
-  for (const t of TRANSPORTS) {
+  for (const t of RAW_TRANSPORTS) {
     test(
       `[N1] an invalid opCode aborts only its channel: unsent posts come back invalid_op_code (${t})`,
       LIMIT,
@@ -274,7 +275,7 @@ suite("fuzz", () => {
     async () => {
       await withEngines([{ initialPoolMsgs: 2, maxPoolMsgs: 2 }], async (rtr) => {
         const ampe = rtr.ampe();
-        for (const t of TRANSPORTS) {
+        for (const t of RAW_TRANSPORTS) {
           const g = ampe.create();
           const a = await addresses(t);
           await listen(ampe, g, a.server);

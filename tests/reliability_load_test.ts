@@ -6,6 +6,7 @@
 import { describe as suite, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import process from "node:process";
 import { startChild } from "./fixtures/rel_wire.ts";
 
 /** bun test applies its 5 s default to node:test tests unless a test names its own limit. */
@@ -36,8 +37,10 @@ interface LoadReport {
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 suite("load", () => {
-  const hard = hardFdLimit();
-  const skip = hard < FD_LIMIT
+  const hard = process.platform === "win32" ? 0 : hardFdLimit();
+  const skip = process.platform === "win32"
+    ? "needs bash and ulimit -n"
+    : hard < FD_LIMIT
     ? `the hard descriptor limit is ${hard}, below the ${FD_LIMIT} needed`
     : false;
   test(
@@ -72,10 +75,12 @@ suite("load", () => {
           `round ${i + 1}: every exchange completed`,
         );
         // Both ends live in the child: at least two descriptors per connection were open at once.
-        assert.ok(
-          round.peakFds >= 2 * CONNECTIONS,
-          `round ${i + 1}: only ${round.peakFds} descriptors open at the peak`,
-        );
+        if (round.peakFds >= 0) {
+          assert.ok(
+            round.peakFds >= 2 * CONNECTIONS,
+            `round ${i + 1}: only ${round.peakFds} descriptors open at the peak`,
+          );
+        }
       }
       for (const [i, after] of report.after.entries()) {
         if (i < WARM_UP - 1) continue;
