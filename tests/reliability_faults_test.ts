@@ -64,18 +64,23 @@ function resources(): { sockets: number; handles: number } {
   return { sockets: socketCount(), handles: nativeHandleCount() };
 }
 
-/** Waits until open sockets and native handles are back to `before`. */
+/** Waits until native handles are back to `before` and no socket is open beyond `before`. */
 async function expectNoLeak(before: { sockets: number; handles: number }): Promise<void> {
   let now = resources();
   await eventually(
     () => {
       now = resources();
-      return now.handles === before.handles && now.sockets === before.sockets;
+      // Fewer sockets is fine: the runtime may still have been closing a child's stdio pair.
+      return now.handles === before.handles && now.sockets <= before.sockets;
     },
     5000,
     "sockets and native handles to return to their baseline",
   ).catch(() => {
-    assert.deepEqual(now, before, "open sockets and native handles after the fault");
+    assert.equal(now.handles, before.handles, "native handles after the fault");
+    assert.ok(
+      now.sockets <= before.sockets,
+      `open sockets after the fault: ${now.sockets}, before ${before.sockets}`,
+    );
   });
 }
 
