@@ -15,8 +15,10 @@
 export const SLICE_MICROS = 50;
 /** After activity, poll without waiting this long (ms): most answers come within it. */
 export const FAST_SPIN_MS = 0.04;
-/** An empty slice that took this long (ms) shows that the OS waits in whole milliseconds. */
+/** An empty slice that took this long (ms) suggests that the OS waits in whole milliseconds... */
 const SLICE_TOO_LONG_MS = 0.8;
+/** ...and this many in a row show it (a single long one may just be a busy CPU). */
+const TOO_LONG_IN_A_ROW = 16;
 
 /** The spin-then-park decision of one engine. */
 export class SpinPolicy {
@@ -26,8 +28,13 @@ export class SpinPolicy {
   /** Until then it polls without waiting; after it, it waits in slices. */
   #fastUntil = 0;
   #spinning = false;
-  /** False once a slice showed that this OS cannot wait in microseconds (then: polls only). */
+  /**
+   * False once slices showed that this OS cannot wait in microseconds: then
+   * the spin is only the short polling part, never a long busy poll that
+   * would take the CPU from the peer.
+   */
   #slicesWork = true;
+  #tooLong = 0;
 
   /** `spinMicros` = how long to keep watching after activity; 0 = always park at once. */
   constructor(spinMicros: number) {
@@ -48,11 +55,12 @@ export class SpinPolicy {
 
   /**
    * Where the OS cannot wait in microseconds (no epoll_pwait2, WSAPoll...) an
-   * empty slice lasts a millisecond or more: from then on only poll, not to
-   * hold the event loop that long.
+   * empty slice lasts a millisecond or more: after a run of those, spin only
+   * briefly and then park, not to hold the event loop that long.
    */
   emptySliceTook(ms: number): void {
-    if (ms > SLICE_TOO_LONG_MS) this.#slicesWork = false;
+    this.#tooLong = ms > SLICE_TOO_LONG_MS ? this.#tooLong + 1 : 0;
+    if (this.#tooLong >= TOO_LONG_IN_A_ROW) this.#slicesWork = false;
   }
 
   /** After a turn with nothing left to do: true = turn again soon (spin), false = park. */
@@ -61,7 +69,7 @@ export class SpinPolicy {
     const now = performance.now();
     if (busy) {
       this.#fastUntil = now + Math.min(this.#spinMs, FAST_SPIN_MS);
-      this.#spinUntil = now + this.#spinMs;
+      this.#spinUntil = this.#slicesWork ? now + this.#spinMs : this.#fastUntil;
     }
     this.#spinning = now < this.#spinUntil;
     return this.#spinning;

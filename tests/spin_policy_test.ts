@@ -36,7 +36,11 @@ test("SpinPolicy stops waiting in slices once the OS shows millisecond-only wait
   pass(FAST_SPIN_MS * 2);
   p.emptySliceTook(0.1); // a microsecond wait that really took ~100 µs: fine
   assert.ok(p.sliceMicros() > 0);
-  p.emptySliceTook(1.2); // an empty 50 µs slice that took 1.2 ms
-  assert.equal(p.sliceMicros(), 0, "from now on only polls");
-  assert.equal(p.keepWatching(false), true, "the spin itself goes on");
+  p.emptySliceTook(1.2); // one long slice may just be a busy CPU
+  assert.ok(p.sliceMicros() > 0, "one long slice is not proof");
+  for (let i = 0; i < 16; i++) p.emptySliceTook(1.2); // a run of them is
+  assert.equal(p.sliceMicros(), 0, "from now on no slices");
+  assert.equal(p.keepWatching(true), true, "activity still starts a spin...");
+  pass(FAST_SPIN_MS * 2);
+  assert.equal(p.keepWatching(false), false, "...but only the short polling part, then park");
 });
