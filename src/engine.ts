@@ -697,7 +697,11 @@ export class Engine {
 
   #resumeStarved(): void {
     for (const ch of this.#starved) {
-      if (this.pool.idle === 0) return;
+      if (this.pool.idle === 0) {
+        // Channels are still waiting: record the refusal, so that the next put wakes the engine.
+        this.pool.get("poolOnly");
+        return;
+      }
       this.#starved.delete(ch);
       ch.starved = false;
       if (ch.state !== ChannelState.open) continue;

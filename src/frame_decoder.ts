@@ -22,7 +22,7 @@ import { copyBytes, setBytes } from "./byte_buffer.ts";
 import type { MessageStore } from "./message_store.ts";
 import { OpCode } from "./opcode.ts";
 import { OPCODE_MASK, ORIGIN_BIT } from "./proto.ts";
-import { HEADER_SIZE } from "./wire.ts";
+import { HEADER_SIZE, MAX_FRAME_SIZE } from "./wire.ts";
 
 /** What {@linkcode FrameDecoder.next} did. */
 export const DecodeResult = {
@@ -39,6 +39,8 @@ export type DecodeResult = typeof DecodeResult[keyof typeof DecodeResult];
 
 const EMPTY = new Uint8Array(0);
 const MIN_CARRY = 4096;
+/** An emptied carry larger than this is released. */
+const KEEP_CARRY = 64 * 1024;
 
 /** Bytes of the frame whose header starts at `b[pos]`; -1 when its opCode is invalid. */
 function frameLength(b: Uint8Array, pos: number): number {
@@ -173,7 +175,11 @@ export class FrameDecoder {
     setBytes(store.body, b, pos + HEADER_SIZE + thl, len - HEADER_SIZE - thl);
     if (inCarry) {
       this.#carryStart += len;
-      if (this.#carryStart === this.#carryEnd) this.#carryStart = this.#carryEnd = 0;
+      if (this.#carryStart === this.#carryEnd) {
+        this.#carryStart = this.#carryEnd = 0;
+        // A big carry was for a big frame: do not keep it for the connection's whole life.
+        if (this.#carry.length > KEEP_CARRY) this.#carry = EMPTY;
+      }
     } else {
       this.#inputOff += len;
     }
@@ -243,6 +249,8 @@ export class FrameDecoder {
     } else {
       let capacity = Math.max(this.#carry.length, MIN_CARRY);
       while (capacity < held + extra) capacity *= 2;
+      // Doubling past one maximal frame would allocate up to twice what a peer can make us hold.
+      capacity = Math.max(held + extra, Math.min(capacity, MAX_FRAME_SIZE));
       const grown = new Uint8Array(capacity);
       copyBytes(this.#carry, this.#carryStart, grown, 0, held);
       this.#carry = grown;

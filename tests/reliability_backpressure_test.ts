@@ -175,11 +175,7 @@ suite("backpressure", () => {
   for (const t of RAW_TRANSPORTS) {
     test(
       `more connections than pooled messages, all sending at once (${t}): every frame arrives`,
-      {
-        ...LIMIT,
-        todo:
-          "engine bug: starved channels are never resumed after a short read takes the last pooled message",
-      },
+      LIMIT,
       async () => {
         // 40 connections x 2 frames against a pool of 4: most channels starve, and each
         // put back must eventually let every one of them read again (spec §12).
