@@ -28,19 +28,19 @@ export interface PrebuiltFile {
 export const PREBUILT_FILES: Readonly<Record<string, PrebuiltFile>> = {
   "linux-x64-gnu": {
     file: "linux-x64-gnu/libtofu.so",
-    sha256: "b4634314f14f03abf0ed246be690ff4f63ddb6b5dd931a0e2119dc589c417c97",
+    sha256: "344e27d1341d835cab0ed6d74f6bf92421f7d5039299c8fa274c357a6221d13b",
   },
   "linux-arm64-gnu": {
     file: "linux-arm64-gnu/libtofu.so",
-    sha256: "9cf81f28963ef351015628d598bd18c6a3be4f100d3b5a2b24cdc3262989f0b5",
+    sha256: "ab56446f384b417f676747215e287cf2248d5b101d8c94f08455f59f1779c155",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libtofu.so",
-    sha256: "e2cd253465a7e8e3772c0f40d7497012e6193a4a4531616d6a39a6076d75c3bb",
+    sha256: "cd6685c317977010b91caa9813ae680e85709f26fe813b1ff080ca1e1f26b710",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libtofu.so",
-    sha256: "b7ec2a51d79c9d74f8b796ead2c14f57e1b47e955a19b1b55c8e9c665e4c5067",
+    sha256: "68759f79e61a4c8c95017ddc8b07316c40ff15b5c85ff0419f8c349dda44b98b",
   },
   "darwin-x64": {
     file: "darwin-x64/libtofu.dylib",

@@ -54,7 +54,9 @@ native_common_flags=(-std=c11 -O2 -g0 -Wall -Wextra -Werror -fvisibility=hidden 
   -ffile-prefix-map="$REPO_ROOT"=.)
 native_os_flags() {
   case "$1" in
-  linux) echo "-D_GNU_SOURCE -fPIC -shared -s -Wl,--build-id=none" ;;
+  # -z nodelete: a runtime may unload the library while a park thread is still
+  # blocked inside it (Deno terminating a Worker); unmapping it then crashes.
+  linux) echo "-D_GNU_SOURCE -fPIC -shared -s -Wl,--build-id=none -Wl,-z,nodelete" ;;
   darwin) echo "-D_DARWIN_C_SOURCE -fPIC -shared -s -Wl,-install_name,@rpath/libtofu.dylib" ;;
   windows) echo "-shared -s -lws2_32" ;;
   esac

@@ -33,7 +33,6 @@ import {
   frame,
   nativeHandleCount,
   RawSocket,
-  runtimeName,
   sleep,
   socketCount,
   startChild,
@@ -362,11 +361,9 @@ suite("faults: teardown under traffic", () => {
     );
   }
 
-  const workerBug =
-    "engine bug: Deno unloads the library under a parked Worker engine, SIGSEGV when the park returns";
   test(
     "a Worker whose engine is parked is terminated, then its peer leaves: the process survives",
-    runtimeName() === "deno" ? { ...LIMIT, todo: workerBug } : LIMIT,
+    LIMIT,
     async () => {
       const child = startChild("rel_destroy_child.ts", { args: ["worker"], limitMs: 30_000 });
       const r = await child.result;
