@@ -7,6 +7,7 @@ import {
   addresses,
   connect,
   establish,
+  expectClosed,
   expectMsg,
   expectNext,
   none,
@@ -49,20 +50,8 @@ for (const t of TRANSPORTS) {
           }),
         );
         await expectNext(ac, gc, { op: OpCode.ByeResponse, origin: "A", status: 0, ch: C, mid: B });
-        await expectNext(ac, gc, {
-          op: OpCode.Signal,
-          origin: "E",
-          status: AmpeStatus.channelClosed,
-          ch: C,
-          mid: H,
-        });
-        await expectNext(as, gs, {
-          op: OpCode.Signal,
-          origin: "E",
-          status: AmpeStatus.channelClosed,
-          ch: S,
-          mid: H,
-        });
+        await expectClosed(ac, gc, C, H);
+        await expectClosed(as, gs, S, H);
         await none(gc);
         await none(gs);
         const late = ac.get("always")!;
@@ -89,20 +78,8 @@ for (const t of TRANSPORTS) {
           }),
         );
         await expectNext(as, gs, { op: OpCode.ByeResponse, origin: "A", status: 0, ch: S, mid: B });
-        await expectNext(as, gs, {
-          op: OpCode.Signal,
-          origin: "E",
-          status: AmpeStatus.channelClosed,
-          ch: S,
-          mid: H,
-        });
-        await expectNext(ac, gc, {
-          op: OpCode.Signal,
-          origin: "E",
-          status: AmpeStatus.channelClosed,
-          ch: C,
-          mid: H,
-        });
+        await expectClosed(as, gs, S, H);
+        await expectClosed(ac, gc, C, H);
       });
     });
 
@@ -132,13 +109,7 @@ for (const t of TRANSPORTS) {
           ch: C,
           mid: 4n,
         });
-        await expectNext(ac, gc, {
-          op: OpCode.Signal,
-          origin: "E",
-          status: AmpeStatus.channelClosed,
-          ch: C,
-          mid: H,
-        });
+        await expectClosed(ac, gc, C, H);
       });
     });
 
@@ -149,13 +120,7 @@ for (const t of TRANSPORTS) {
         answerBye(gs, bye);
         post(as, gs, OpCode.Request, S, 5n);
         await expectNext(ac, gc, { op: OpCode.ByeResponse, ch: C, mid: B });
-        await expectNext(ac, gc, {
-          op: OpCode.Signal,
-          origin: "E",
-          status: AmpeStatus.channelClosed,
-          ch: C,
-          mid: H,
-        });
+        await expectClosed(ac, gc, C, H);
         await none(gc); // R5 never arrives
         const first = await recv(gs);
         let signal = first;
@@ -195,21 +160,9 @@ for (const t of TRANSPORTS) {
           ch: C,
           mid: b,
         });
-        await expectNext(ac, gc, {
-          op: OpCode.Signal,
-          origin: "E",
-          status: AmpeStatus.channelClosed,
-          ch: C,
-          mid: H,
-        });
+        await expectClosed(ac, gc, C, H);
         await none(gc);
-        await expectNext(as, gs, {
-          op: OpCode.Signal,
-          origin: "E",
-          status: AmpeStatus.channelClosed,
-          ch: S,
-          mid: H,
-        });
+        await expectClosed(as, gs, S, H);
         await none(gs);
         // S-089 [N3]: the closed channel no longer takes posts; the caller keeps the message.
         const late = ac.get("always")!;
@@ -300,13 +253,7 @@ for (const t of TRANSPORTS) {
           const gs = as.create();
           ({ C, H } = await establish(as, gs, ac, gc, a));
         }); // the server engine is destroyed here
-        await expectNext(ac, gc, {
-          op: OpCode.Signal,
-          origin: "E",
-          status: AmpeStatus.channelClosed,
-          ch: C,
-          mid: H,
-        });
+        await expectClosed(ac, gc, C, H);
         await none(gc);
       });
     });
@@ -314,13 +261,7 @@ for (const t of TRANSPORTS) {
     test("S-088b peer group destroyed: channel_closed on the survivor, nothing on the destroyed group", async () => {
       await withPair(t, async ({ as, ac, gs, gc, C, H }) => {
         await as.destroy(gs);
-        await expectNext(ac, gc, {
-          op: OpCode.Signal,
-          origin: "E",
-          status: AmpeStatus.channelClosed,
-          ch: C,
-          mid: H,
-        });
+        await expectClosed(ac, gc, C, H);
         await assert.rejects(gs.waitReceive(100), {
           name: "AmpeError",
           status: AmpeStatus.shutdownStarted,
@@ -364,13 +305,7 @@ for (const t of TRANSPORTS) {
       await withPair(t, async ({ as, ac, gs, gc, C, H }) => {
         await as.destroy(gs);
         await as.destroy(gs); // S-023: a second destroy is a no-op
-        await expectNext(ac, gc, {
-          op: OpCode.Signal,
-          origin: "E",
-          status: AmpeStatus.channelClosed,
-          ch: C,
-          mid: H,
-        });
+        await expectClosed(ac, gc, C, H);
       });
     });
   });

@@ -16,6 +16,7 @@ import {
   accept,
   addresses,
   connect,
+  expectClosed,
   expectMsg,
   expectNext,
   listen,
@@ -65,13 +66,7 @@ suite("connect", () => {
           ch: L,
           mid: b1.mid,
         });
-        await expectNext(ampe, g, {
-          op: OpCode.Signal,
-          origin: "E",
-          status: AmpeStatus.channelClosed,
-          ch: L,
-          mid: Mw,
-        });
+        await expectClosed(ampe, g, L, Mw);
         const b2 = postNew(ampe, g, (m) => {
           m.bhdr.proto.opCode = OpCode.ByeSignal;
           m.bhdr.proto.oob = 1;
@@ -84,20 +79,8 @@ suite("connect", () => {
           ch: C,
           mid: b2.mid,
         });
-        await expectNext(ampe, g, {
-          op: OpCode.Signal,
-          origin: "E",
-          status: AmpeStatus.channelClosed,
-          ch: C,
-          mid: H,
-        });
-        await expectNext(ampe, g, {
-          op: OpCode.Signal,
-          origin: "E",
-          status: AmpeStatus.channelClosed,
-          ch: S,
-          mid: H,
-        });
+        await expectClosed(ampe, g, C, H);
+        await expectClosed(ampe, g, S, H);
         await none(g);
       });
     });
@@ -116,13 +99,7 @@ suite("connect", () => {
         ch: C,
         mid: H,
       });
-      await expectNext(ampe, g, {
-        op: OpCode.Signal,
-        origin: "E",
-        status: AmpeStatus.channelClosed,
-        ch: C,
-        mid: H,
-      });
+      await expectClosed(ampe, g, C, H);
       await none(g);
     });
   });
@@ -139,13 +116,7 @@ suite("connect", () => {
         ch: C,
         mid: H,
       });
-      await expectNext(ampe, g, {
-        op: OpCode.Signal,
-        origin: "E",
-        status: AmpeStatus.channelClosed,
-        ch: C,
-        mid: H,
-      });
+      await expectClosed(ampe, g, C, H);
     });
   });
 
@@ -161,13 +132,7 @@ suite("connect", () => {
         ch: C,
         mid: H,
       });
-      await expectNext(ampe, g, {
-        op: OpCode.Signal,
-        origin: "E",
-        status: AmpeStatus.channelClosed,
-        ch: C,
-        mid: H,
-      });
+      await expectClosed(ampe, g, C, H);
     });
   });
 
@@ -191,13 +156,7 @@ suite("connect", () => {
         ch: C,
         mid: H,
       });
-      await expectNext(ampe, g, {
-        op: OpCode.Signal,
-        origin: "E",
-        status: AmpeStatus.channelClosed,
-        ch: C,
-        mid: H,
-      });
+      await expectClosed(ampe, g, C, H);
     });
     rmSync(path, { force: true });
   });
@@ -217,13 +176,7 @@ suite("connect", () => {
         ch: h.ch,
         mid: h.mid,
       });
-      await expectNext(ampe, g, {
-        op: OpCode.Signal,
-        origin: "E",
-        status: AmpeStatus.channelClosed,
-        ch: h.ch,
-        mid: h.mid,
-      });
+      await expectClosed(ampe, g, h.ch, h.mid);
     });
   });
 
@@ -371,20 +324,8 @@ suite("connect", () => {
         ch: S,
         mid: H,
       });
-      await expectNext(as, gs, {
-        op: OpCode.Signal,
-        origin: "E",
-        status: AmpeStatus.channelClosed,
-        ch: S,
-        mid: H,
-      });
-      await expectNext(ac, gc, {
-        op: OpCode.Signal,
-        origin: "E",
-        status: AmpeStatus.channelClosed,
-        ch: C,
-        mid: H,
-      });
+      await expectClosed(as, gs, S, H);
+      await expectClosed(ac, gc, C, H);
       await none(gc);
     });
   });
@@ -463,13 +404,7 @@ suite("connect", () => {
             ch: C,
             mid: H,
           });
-          await expectNext(aa, ga, {
-            op: OpCode.Signal,
-            origin: "E",
-            status: AmpeStatus.channelClosed,
-            ch: C,
-            mid: H,
-          });
+          await expectClosed(aa, ga, C, H);
           await new Promise((r) => setTimeout(r, 1));
         }
         await listen(ab, gb, a.server);
@@ -502,20 +437,8 @@ suite("connect", () => {
           ch: C,
           mid: bye.mid,
         });
-        await expectNext(aa, ga, {
-          op: OpCode.Signal,
-          origin: "E",
-          status: AmpeStatus.channelClosed,
-          ch: C,
-          mid: H,
-        });
-        await expectNext(ab, gb, {
-          op: OpCode.Signal,
-          origin: "E",
-          status: AmpeStatus.channelClosed,
-          ch: S,
-          mid: H,
-        });
+        await expectClosed(aa, ga, C, H);
+        await expectClosed(ab, gb, S, H);
       });
     });
   }

@@ -20,6 +20,7 @@ import {
   accept,
   addresses,
   connect,
+  expectClosed,
   expectMsg,
   expectNext,
   listen,
@@ -90,13 +91,7 @@ suite("listeners", () => {
         ch: second.ch,
         mid: second.mid,
       });
-      await expectNext(a2, g2, {
-        op: OpCode.Signal,
-        origin: "E",
-        status: AmpeStatus.channelClosed,
-        ch: second.ch,
-        mid: second.mid,
-      });
+      await expectClosed(a2, g2, second.ch, second.mid);
       // The first listener still accepts.
       const { H } = connect(a2, g2, new TCPClientAddress("127.0.0.1", a.port));
       await accept(a1, g1, H);
@@ -221,13 +216,7 @@ suite("listeners", () => {
         ch: w.ch,
         mid: w.mid,
       });
-      await expectNext(ampe, g, {
-        op: OpCode.Signal,
-        origin: "E",
-        status: AmpeStatus.channelClosed,
-        ch: w.ch,
-        mid: w.mid,
-      });
+      await expectClosed(ampe, g, w.ch, w.mid);
       await none(g);
     });
   });
@@ -248,13 +237,7 @@ suite("listeners", () => {
         ch: w.ch,
         mid: w.mid,
       });
-      await expectNext(ampe, g, {
-        op: OpCode.Signal,
-        origin: "E",
-        status: AmpeStatus.channelClosed,
-        ch: w.ch,
-        mid: w.mid,
-      });
+      await expectClosed(ampe, g, w.ch, w.mid);
     });
   });
 
@@ -273,13 +256,7 @@ suite("listeners", () => {
           status: AmpeStatus.listenFailed,
           ch: w.ch,
         });
-        await expectNext(ampe, g, {
-          op: OpCode.Signal,
-          origin: "E",
-          status: AmpeStatus.channelClosed,
-          ch: w.ch,
-          mid: w.mid,
-        });
+        await expectClosed(ampe, g, w.ch, w.mid);
       });
     } finally {
       await rawClose(plain);
@@ -336,13 +313,7 @@ suite("listeners", () => {
           ch: w.ch,
           mid: w.mid,
         }, `${name}:${value}`);
-        await expectNext(ampe, g, {
-          op: OpCode.Signal,
-          origin: "E",
-          status: AmpeStatus.channelClosed,
-          ch: w.ch,
-          mid: w.mid,
-        });
+        await expectClosed(ampe, g, w.ch, w.mid);
       }
     });
   });
@@ -367,13 +338,7 @@ suite("listeners", () => {
             ch: L,
             mid: b.mid,
           });
-          await expectNext(ampe, g, {
-            op: OpCode.Signal,
-            origin: "E",
-            status: AmpeStatus.channelClosed,
-            ch: L,
-            mid: Mw,
-          });
+          await expectClosed(ampe, g, L, Mw);
           await none(g);
           if (t === "uds") assert.equal(existsSync(a.path), false, "UDS file removed");
           const oa = other.ampe();
@@ -387,13 +352,7 @@ suite("listeners", () => {
             ch: C,
             mid: H,
           });
-          await expectNext(oa, og, {
-            op: OpCode.Signal,
-            origin: "E",
-            status: AmpeStatus.channelClosed,
-            ch: C,
-            mid: H,
-          });
+          await expectClosed(oa, og, C, H);
         });
       });
     }

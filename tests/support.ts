@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import {
   AllocationStrategy,
   type Ampe,
+  AmpeStatus,
   type ChannelGroup,
   findFreeTcpPort,
   type Message,
@@ -261,4 +262,20 @@ export function withPair(
     const e = await establish(as, gs, ac, gc, await addresses(t));
     await fn({ ...e, as, ac, gs, gc });
   });
+}
+
+/** The last message of a close bundle (spec §11): ⟨Signal | E | channel_closed | ch | mid0⟩. */
+export function expectClosed(
+  ampe: Ampe,
+  g: ChannelGroup,
+  ch: number,
+  mid0: bigint,
+  what = "channel_closed Signal",
+): Promise<Message> {
+  return expectNext(
+    ampe,
+    g,
+    { op: OpCode.Signal, origin: "E", status: AmpeStatus.channelClosed, ch, mid: mid0 },
+    what,
+  );
 }
