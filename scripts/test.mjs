@@ -51,8 +51,10 @@ function countJunit(path) {
   const re = /<testcase\b[^>]*?name="([^"]*)"[^>]*?(\/>|>([\s\S]*?)<\/testcase>)/g;
   for (let m = re.exec(xml); m !== null; m = re.exec(xml)) {
     const body = m[3] ?? "";
+    const failure = /<(?:failure|error)\b[^>]*?message="([^"]*)"/.exec(body);
     cases.push({
       name: m[1],
+      message: failure?.[1] ?? "",
       failed: /<failure\b|<error\b/.test(body),
       skipped: /<skipped\b/.test(body),
     });
@@ -62,8 +64,17 @@ function countJunit(path) {
   return {
     passed: leaves.filter((c) => !c.failed && !c.skipped).length,
     failed: leaves.filter((c) => c.failed).length,
+    failures: leaves.filter((c) => c.failed).map((c) => ({ name: c.name, message: c.message })),
     skipped: leaves.filter((c) => c.skipped).length,
   };
+}
+
+function unescapeXml(text) {
+  return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(
+    /&apos;/g,
+    "'",
+  )
+    .replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n))).replace(/&amp;/g, "&");
 }
 
 function run(runtime, backend, files) {
@@ -75,6 +86,8 @@ function run(runtime, backend, files) {
       "-A",
       "--sanitize-ops",
       "--sanitize-resources",
+      // Memory checks collect garbage before they sample RSS (Bun has Bun.gc).
+      "--v8-flags=--expose-gc",
       "--reporter=junit",
       `--junit-path=${report}`,
       ...(files.length > 0 ? files : ["tests/"]),
@@ -92,8 +105,12 @@ function run(runtime, backend, files) {
     stdio: ["ignore", "inherit", "inherit"],
     env: { ...process.env, TOFU_BACKEND: backend, NO_COLOR: "1" },
   });
-  const counts = countJunit(report) ?? { passed: 0, failed: 1, skipped: 0 };
-  if (child.status !== 0 && counts.failed === 0) counts.failed = 1; // crashed or reported no failure
+  const counts = countJunit(report) ??
+    { passed: 0, failed: 1, skipped: 0, failures: [{ name: "(no JUnit report)", message: "" }] };
+  if (child.status !== 0 && counts.failed === 0) { // crashed or reported no failure
+    counts.failed = 1;
+    counts.failures.push({ name: `(exit status ${child.status ?? child.signal})`, message: "" });
+  }
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
   console.log(
     `--- ${runtime} · ${backend}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped (${seconds} s)`,
@@ -116,6 +133,15 @@ for (const r of rows) {
       String(r.failed).padStart(6)
     }  ${String(r.skipped).padStart(7)}`,
   );
+}
+// The failing cases again at the end, where a CI log excerpt shows them.
+for (const r of rows) {
+  for (const f of r.failures) {
+    const message = unescapeXml(f.message).replace(/\s+/g, " ").slice(0, 300);
+    console.log(
+      `FAILED ${r.runtime} · ${r.backend}: ${unescapeXml(f.name)}${message ? ` — ${message}` : ""}`,
+    );
+  }
 }
 const total = rows.reduce(
   (t, r) => ({
