@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Checks the npm package as a new Bun user meets it: `npm pack`, then in a fresh temporary project
-# `bun add ./<tarball>` and a script that starts a server and a client in one process and exchanges
-# messages. No postinstall, no build. Then tries the same node_modules under Deno and says what
-# happened (informational: Deno does not strip types of .ts files under node_modules).
+# `bun add ./<tarball>` and examples/request_response.ts, its import rewritten to the package name:
+# a server and a client in one process exchanging messages. No postinstall, no build. Then tries
+# the same example and node_modules under Deno and says what happened (informational: Deno does not strip types of .ts files under node_modules).
 # Prints one closing line `N passed, M failed`.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -56,64 +56,34 @@ add_status=$?
 tail -n 3 "$work/add.log"
 check "bun add ./<tarball> installs it" test "$add_status" -eq 0 -a -f "$app/node_modules/tofu-js/mod.ts"
 
-cat >"$app/main.ts" <<'TS'
-import {
-  AllocationStrategy,
-  findFreeTcpPort,
-  OpCode,
-  Reactor,
-  TCPClientAddress,
-  TCPServerAddress,
-} from "tofu-js";
+# The app is examples/request_response.ts and its helper examples/pair.ts, importing the package
+# by name instead of ../mod.ts; nothing else is changed.
+for file in request_response.ts pair.ts; do
+  sed 's#from "\.\./mod\.ts"#from "tofu-js"#' "$root/examples/$file" >"$app/$file"
+done
+if grep -nE 'from "\.\./' "$app/request_response.ts" "$app/pair.ts"; then
+  echo "check_bun_add: the example imports more than ../mod.ts from the repository (above)"
+  exit 2
+fi
+printf 'console.log("resolved:", import.meta.resolve("tofu-js"));\n' >"$app/resolve.ts"
 
-await using rtr = await Reactor.create();
-const ampe = rtr.ampe();
-const server = ampe.create();
-const client = ampe.create();
-const port = await findFreeTcpPort();
-
-const welcome = ampe.get(AllocationStrategy.always)!;
-new TCPServerAddress("127.0.0.1", port).format(welcome);
-server.post(welcome);
-ampe.put(await server.waitReceive(5000));
-
-const hello = ampe.get(AllocationStrategy.always)!;
-new TCPClientAddress("127.0.0.1", port).format(hello);
-client.post(hello);
-const helloIn = (await server.waitReceive(5000))!;
-helloIn.bhdr.proto.opCode = OpCode.HelloResponse;
-server.post(helloIn);
-const accepted = (await client.waitReceive(5000))!;
-const channel = accepted.bhdr.channelNumber;
-ampe.put(accepted);
-
-for (let i = 1; i <= 3; i++) {
-  const request = ampe.get(AllocationStrategy.always)!;
-  request.bhdr.channelNumber = channel;
-  request.body.append(`question ${i}`);
-  client.post(request);
-  const got = (await server.waitReceive(5000))!;
-  got.bhdr.proto.opCode = OpCode.Response;
-  got.body.append(" -> answer");
-  server.post(got);
-  const reply = (await client.waitReceive(5000))!;
-  console.log(new TextDecoder().decode(reply.body.bytes()));
-  ampe.put(reply);
+# The example's last lines: the response to the request, then the server's channel_closed Signal
+# after the bye.
+exchanged() { # exchanged LOG
+  grep -q '^client <- Response | app | success .*"4"$' "$1" &&
+    grep -q '^server <- Signal | engine | channelClosed' "$1"
 }
-console.log(`exchanged 3 requests over ${rtr.backend}`);
-console.log("resolved:", import.meta.resolve("tofu-js"));
-TS
 
-(cd "$app" && as_user "$bun" main.ts) >"$work/bun.log" 2>&1
+(cd "$app" && as_user "$bun" request_response.ts && as_user "$bun" resolve.ts) >"$work/bun.log" 2>&1
 cat "$work/bun.log"
-check "bun: server and client exchange messages from the installed package" \
-  grep -q '^exchanged 3 requests over ' "$work/bun.log"
+check "bun: server and client exchange messages from the installed package" exchanged "$work/bun.log"
 check "bun: tofu-js resolves from the app's own node_modules" \
   grep -q "^resolved: file://$app/node_modules/tofu-js/" "$work/bun.log"
 
 if [ -n "$deno" ]; then
-  (cd "$app" && as_user "$deno" run --allow-ffi --allow-read --allow-env main.ts) >"$work/deno.log" 2>&1
-  if grep -q '^exchanged 3 requests over ' "$work/deno.log"; then
+  (cd "$app" && as_user "$deno" run --allow-ffi --allow-read --allow-env request_response.ts) \
+    >"$work/deno.log" 2>&1
+  if exchanged "$work/deno.log"; then
     echo "note: Deno runs the same node_modules install too"
   else
     echo "note: Deno cannot use the npm package (use the URL import); it says:"

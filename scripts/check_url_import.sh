@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Checks the Deno URL import as a new user meets it: the repository is served over HTTP on
-# 127.0.0.1 and a script in a fresh directory, with a fresh DENO_DIR, imports mod.ts by URL and
-# exchanges a request and a response. Then:
-#   - the same script again with the server stopped: the library comes from the cache, offline;
+# 127.0.0.1 and, from an empty directory with a fresh DENO_DIR, `deno run` runs
+# examples/request_response.ts by URL, so its ../mod.ts import and the native library come over
+# HTTP, and it exchanges a request and a response. Then:
+#   - the same example again with the server stopped: the library comes from the cache, offline;
 #   - without --allow-net and --allow-write: the error names exactly those flags;
 #   - a server whose library is corrupted: a checksum error, and nothing cached.
 # Prints one closing line `N passed, M failed`.
@@ -69,73 +70,34 @@ stop_server() {
   server_pid=""
 }
 
-# The user's script: only a URL, no config, no install step.
-write_user_script() { # write_user_script DIR URL
-  mkdir -p "$1"
-  cat >"$1/main.ts" <<TS
-import {
-  AllocationStrategy,
-  findFreeTcpPort,
-  OpCode,
-  Reactor,
-  TCPClientAddress,
-  TCPServerAddress,
-} from "$2";
-
-await using rtr = await Reactor.create();
-const ampe = rtr.ampe();
-const server = ampe.create();
-const client = ampe.create();
-const port = await findFreeTcpPort();
-
-const welcome = ampe.get(AllocationStrategy.always)!;
-new TCPServerAddress("127.0.0.1", port).format(welcome);
-server.post(welcome);
-ampe.put(await server.waitReceive(5000));
-
-const hello = ampe.get(AllocationStrategy.always)!;
-new TCPClientAddress("127.0.0.1", port).format(hello);
-client.post(hello);
-const helloIn = (await server.waitReceive(5000))!;
-helloIn.bhdr.proto.opCode = OpCode.HelloResponse;
-server.post(helloIn);
-const accepted = (await client.waitReceive(5000))!;
-const channel = accepted.bhdr.channelNumber;
-ampe.put(accepted);
-
-const request = ampe.get(AllocationStrategy.always)!;
-request.bhdr.channelNumber = channel;
-request.body.append("ping");
-client.post(request);
-const got = (await server.waitReceive(5000))!;
-got.bhdr.proto.opCode = OpCode.Response;
-got.body.append(" pong");
-server.post(got);
-const reply = (await client.waitReceive(5000))!;
-console.log("reply:", new TextDecoder().decode(reply.body.bytes()), "backend:", rtr.backend);
-ampe.put(reply);
-TS
+# The last lines of examples/request_response.ts: the response to the request, then the server's
+# channel_closed Signal after the bye.
+exchanged() { # exchanged LOG
+  grep -q '^client <- Response | app | success .*"4"$' "$1" &&
+    grep -q '^server <- Signal | engine | channelClosed' "$1"
 }
 
-run_user() { # run_user DIR DENO_DIR LOG [extra deno flags...]
-  local dir="$1" cache="$2" log="$3"
-  shift 3
-  (cd "$dir" && env -i PATH="$PATH" HOME="$work/home" DENO_DIR="$cache" NO_COLOR=1 \
-    "$deno" run --no-prompt --allow-import="127.0.0.1:$port" --allow-env "$@" main.ts) >"$log" 2>&1
+# The user runs the example by URL from an empty directory: no config, no install step. Being a
+# remote module, every relative import of it (../mod.ts, ./pair.ts) comes over HTTP too.
+run_user() { # run_user DENO_DIR LOG [extra deno flags...]
+  local cache="$1" log="$2"
+  shift 2
+  mkdir -p "$work/app"
+  (cd "$work/app" && env -i PATH="$PATH" HOME="$work/home" DENO_DIR="$cache" NO_COLOR=1 \
+    "$deno" run --no-prompt --allow-import="127.0.0.1:$port" --allow-env "$@" \
+    "http://127.0.0.1:$port/examples/request_response.ts") >"$log" 2>&1
 }
 
 mkdir -p "$work/home"
 
 # 1. Fresh cache: download, verify, store, exchange messages.
 start_server "$root"
-url="http://127.0.0.1:$port/mod.ts"
 cache="$work/deno_dir"
-write_user_script "$work/app" "$url"
 full_flags=(--allow-net="127.0.0.1:$port" --allow-read="$cache" --allow-write="$cache" --allow-ffi="$cache")
-run_user "$work/app" "$cache" "$work/fresh.log" "${full_flags[@]}"
+run_user "$cache" "$work/fresh.log" "${full_flags[@]}"
 echo "--- fresh DENO_DIR:"
 cat "$work/fresh.log"
-check "fresh DENO_DIR: the URL import exchanges messages" grep -q '^reply: ping pong' "$work/fresh.log"
+check "fresh DENO_DIR: the example exchanges messages over the URL import" exchanged "$work/fresh.log"
 library="$(find "$cache/tofu" -type f -name 'libtofu*' 2>/dev/null | head -n 1)"
 echo "cached library: ${library#"$work"/}"
 check "the library is cached in a versioned directory of DENO_DIR" \
@@ -143,7 +105,7 @@ check "the library is cached in a versioned directory of DENO_DIR" \
 check "no temp file is left behind" test -z "$(find "$cache/tofu" -name '*.tmp' 2>/dev/null)"
 
 # 2. Permissions: the error says which flags are missing.
-run_user "$work/app" "$work/deno_dir_perm" "$work/perm.log" --allow-read --allow-ffi
+run_user "$work/deno_dir_perm" "$work/perm.log" --allow-read --allow-ffi
 echo "--- without --allow-net and --allow-write:"
 sed -n "1,/^Caused by/p" "$work/perm.log" | grep -v "^Caused by"
 check "missing permissions: the error names --allow-net for the server" \
@@ -153,25 +115,23 @@ check "missing permissions: the error names --allow-write for the cache" \
 check "missing permissions: granted flags are not listed" \
   bash -c "! grep -q -- '--allow-read=' '$work/perm.log'"
 
-# 3. Server stopped: the same script runs from the cache.
+# 3. Server stopped: the same example runs from the cache.
 stop_server
 before="$(sha256sum "$library" | cut -d' ' -f1)"
-run_user "$work/app" "$cache" "$work/offline.log" "${full_flags[@]}"
+run_user "$cache" "$work/offline.log" "${full_flags[@]}"
 echo "--- server stopped:"
 cat "$work/offline.log"
-check "server stopped: the cached library and modules are used" \
-  grep -q '^reply: ping pong' "$work/offline.log"
+check "server stopped: the cached library and modules are used" exchanged "$work/offline.log"
 check "the cached library is unchanged" test "$(sha256sum "$library" | cut -d' ' -f1)" = "$before"
 
 # 4. A corrupted library on the server: a checksum error, nothing cached.
 site="$work/site"
 mkdir -p "$site"
-cp -r "$root/mod.ts" "$root/src" "$root/ffi" "$site/"
+cp -r "$root/mod.ts" "$root/src" "$root/ffi" "$root/examples" "$site/"
 for lib in "$site"/ffi/prebuilt/*/*tofu*; do printf 'corrupt' >>"$lib"; done
 start_server "$site"
 cache="$work/deno_dir_corrupt"
-write_user_script "$work/app_corrupt" "http://127.0.0.1:$port/mod.ts"
-run_user "$work/app_corrupt" "$cache" "$work/corrupt.log" \
+run_user "$cache" "$work/corrupt.log" \
   --allow-net="127.0.0.1:$port" --allow-read="$cache" --allow-write="$cache" --allow-ffi="$cache"
 status=$?
 echo "--- corrupted library on the server:"
