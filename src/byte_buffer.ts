@@ -10,6 +10,8 @@
 export interface ByteBuffer {
   /** The storage; replaced by a larger array when it grows. */
   bytes: Uint8Array;
+  /** A DataView of `bytes`, for copies that allocate nothing (`copyViewed`). */
+  view: DataView;
   /** How many bytes are in use. */
   length: number;
 }
@@ -21,7 +23,31 @@ const MIN_CAPACITY = 64;
 // no view object (measured on Deno 2.9 and Bun 1.4: the two cross near 48 to 64 bytes).
 const LOOP_COPY_LIMIT = 48;
 
+// Up to this size copying 4-byte words through DataViews beats `set(subarray(...))`, whose
+// view object costs 50-85 ns (measured on 64-byte copies: Bun 1.4 31 ns against 85 ns,
+// Deno 2.9 45 ns against 52 ns; at 16 bytes 9-13 ns against 75-85 ns).
+const WORD_COPY_LIMIT = 64;
+// A whole source array needs no view, and from this size `set` copies it faster than words.
+const WHOLE_SET_MIN = 16;
+
 const EMPTY = new Uint8Array(0);
+const EMPTY_VIEW = new DataView(EMPTY.buffer);
+
+/**
+ * A DataView of exactly the bytes of `bytes` (index i of the view is
+ * `bytes[i]`).
+ *
+ * @example
+ * ```ts
+ * import { viewOf } from "./byte_buffer.ts";
+ * viewOf(new Uint8Array(8)).byteLength; // 8
+ * ```
+ */
+export function viewOf(bytes: Uint8Array): DataView {
+  return bytes.length === 0
+    ? EMPTY_VIEW
+    : new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+}
 
 /**
  * A buffer with `capacity` bytes of storage (0 allocates nothing).
@@ -34,7 +60,8 @@ const EMPTY = new Uint8Array(0);
  * ```
  */
 export function newByteBuffer(capacity = 0): ByteBuffer {
-  return { bytes: capacity > 0 ? new Uint8Array(capacity) : EMPTY, length: 0 };
+  const bytes = capacity > 0 ? new Uint8Array(capacity) : EMPTY;
+  return { bytes, view: viewOf(bytes), length: 0 };
 }
 
 /**
@@ -55,6 +82,7 @@ export function reserve(buf: ByteBuffer, size: number): void {
   const grown = new Uint8Array(capacity);
   copyBytes(buf.bytes, 0, grown, 0, buf.length);
   buf.bytes = grown;
+  buf.view = viewOf(grown);
 }
 
 /**
@@ -82,6 +110,65 @@ export function copyBytes(
   } else {
     dst.set(src.subarray(srcOff, srcOff + len), dstOff);
   }
+}
+
+/**
+ * Copies `len` bytes from `src[srcOff..]` to `dst[dstOff..]` (distinct
+ * arrays), given a DataView of each (`viewOf`): small copies move 4-byte words
+ * through the views and allocate nothing.
+ *
+ * @example
+ * ```ts
+ * import { copyViewed, viewOf } from "./byte_buffer.ts";
+ * const src = new Uint8Array([1, 2, 3, 4, 5]);
+ * const dst = new Uint8Array(5);
+ * copyViewed(src, viewOf(src), 0, dst, viewOf(dst), 0, 5); // dst = [1, 2, 3, 4, 5]
+ * ```
+ */
+export function copyViewed(
+  src: Uint8Array,
+  srcView: DataView,
+  srcOff: number,
+  dst: Uint8Array,
+  dstView: DataView,
+  dstOff: number,
+  len: number,
+): void {
+  if (len > WORD_COPY_LIMIT || (len > WHOLE_SET_MIN && srcOff === 0 && len === src.length)) {
+    dst.set(srcOff === 0 && len === src.length ? src : src.subarray(srcOff, srcOff + len), dstOff);
+    return;
+  }
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    dstView.setUint32(dstOff + i, srcView.getUint32(srcOff + i, true), true);
+  }
+  for (; i < len; i++) dst[dstOff + i] = src[srcOff + i] as number;
+}
+
+/**
+ * Replaces the content of `buf` with `len` bytes of `src` from `srcOff`,
+ * given a DataView of `src` (see `copyViewed`).
+ *
+ * @example
+ * ```ts
+ * import { newByteBuffer, setViewed, viewOf } from "./byte_buffer.ts";
+ * const src = new Uint8Array([7, 8]);
+ * const b = newByteBuffer();
+ * setViewed(b, src, viewOf(src), 0, 2);
+ * b.bytes[1]; // 8
+ * ```
+ */
+export function setViewed(
+  buf: ByteBuffer,
+  src: Uint8Array,
+  srcView: DataView,
+  srcOff: number,
+  len: number,
+): void {
+  buf.length = 0;
+  reserve(buf, len);
+  copyViewed(src, srcView, srcOff, buf.bytes, buf.view, 0, len);
+  buf.length = len;
 }
 
 /**

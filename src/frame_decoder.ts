@@ -18,7 +18,7 @@
  * @module
  */
 
-import { copyBytes, setBytes } from "./byte_buffer.ts";
+import { copyBytes, setViewed, viewOf } from "./byte_buffer.ts";
 import type { MessageStore } from "./message_store.ts";
 import { OpCode } from "./opcode.ts";
 import { OPCODE_MASK, ORIGIN_BIT } from "./proto.ts";
@@ -95,11 +95,16 @@ function readHeader(b: Uint8Array, pos: number, store: MessageStore): void {
  */
 export class FrameDecoder {
   #carry: Uint8Array = EMPTY;
+  #carryView: DataView = viewOf(EMPTY);
   #carryStart = 0;
   #carryEnd = 0;
   #input: Uint8Array = EMPTY;
   #inputOff = 0;
   #inputEnd = 0;
+  #inputView: DataView = viewOf(EMPTY);
+  // The engine feeds the same read buffer every time: its view is made once.
+  #lastFed: Uint8Array = EMPTY;
+  #lastFedView: DataView = viewOf(EMPTY);
   #failed = false;
 
   /** Bytes held and not yet decoded (carry plus unconsumed lent input). */
@@ -126,7 +131,12 @@ export class FrameDecoder {
     }
     if (this.#inputOff < this.#inputEnd) this.retain();
     if (this.#failed || len === 0) return;
+    if (buf !== this.#lastFed) {
+      this.#lastFed = buf;
+      this.#lastFedView = viewOf(buf);
+    }
     this.#input = buf;
+    this.#inputView = this.#lastFedView;
     this.#inputOff = off;
     this.#inputEnd = off + len;
     if (this.#carryStart < this.#carryEnd) this.#topUpCarry();
@@ -155,6 +165,7 @@ export class FrameDecoder {
   next(store: MessageStore): DecodeResult {
     const inCarry = this.#carryStart < this.#carryEnd;
     const b = inCarry ? this.#carry : this.#input;
+    const view = inCarry ? this.#carryView : this.#inputView;
     const pos = inCarry ? this.#carryStart : this.#inputOff;
     const end = inCarry ? this.#carryEnd : this.#inputEnd;
     if (end - pos < HEADER_SIZE) return DecodeResult.incomplete;
@@ -171,14 +182,14 @@ export class FrameDecoder {
     readHeader(b, pos, store);
     store.proto &= ~ORIGIN_BIT;
     const thl = ((b[pos + 12] as number) << 8) | (b[pos + 13] as number);
-    setBytes(store.headers, b, pos + HEADER_SIZE, thl);
-    setBytes(store.body, b, pos + HEADER_SIZE + thl, len - HEADER_SIZE - thl);
+    setViewed(store.headers, b, view, pos + HEADER_SIZE, thl);
+    setViewed(store.body, b, view, pos + HEADER_SIZE + thl, len - HEADER_SIZE - thl);
     if (inCarry) {
       this.#carryStart += len;
       if (this.#carryStart === this.#carryEnd) {
         this.#carryStart = this.#carryEnd = 0;
         // A big carry was for a big frame: do not keep it for the connection's whole life.
-        if (this.#carry.length > KEEP_CARRY) this.#carry = EMPTY;
+        if (this.#carry.length > KEEP_CARRY) this.#setCarry(EMPTY);
       }
     } else {
       this.#inputOff += len;
@@ -203,11 +214,16 @@ export class FrameDecoder {
 
   /** Drops everything held, clears the failed state and frees the carry buffer. */
   reset(): void {
-    this.#carry = EMPTY;
+    this.#setCarry(EMPTY);
     this.#carryStart = this.#carryEnd = 0;
     this.#input = EMPTY;
     this.#inputOff = this.#inputEnd = 0;
     this.#failed = false;
+  }
+
+  #setCarry(bytes: Uint8Array): void {
+    this.#carry = bytes;
+    this.#carryView = viewOf(bytes);
   }
 
   // Completes the partial frame at the end of the carry from the lent input, as far as it goes.
@@ -253,7 +269,7 @@ export class FrameDecoder {
       capacity = Math.max(held + extra, Math.min(capacity, MAX_FRAME_SIZE));
       const grown = new Uint8Array(capacity);
       copyBytes(this.#carry, this.#carryStart, grown, 0, held);
-      this.#carry = grown;
+      this.#setCarry(grown);
     }
     this.#carryStart = 0;
     this.#carryEnd = held;

