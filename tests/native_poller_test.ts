@@ -6,84 +6,18 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readdirSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { pathToFileURL } from "node:url";
-import { BackendId, Interest, loadNative, NativeError } from "../ffi/mod.ts";
+import { BackendId, Interest, NativeError } from "../ffi/mod.ts";
+import { enc, leakFree, LOOPBACK, native, Scope, sleep, until } from "./native_support.ts";
 
-const native = loadNative();
-const enc = (text: string) => new TextEncoder().encode(text);
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const LOOPBACK = enc("127.0.0.1");
 /** Far longer than anything here takes; a wait that hits it means "nothing happened". */
 const LONG_MS = 10_000;
-/** How long a test waits for something that must happen. */
-const DEADLINE_MS = 5_000;
 
 const BACKEND_NAMES = ["default", "epoll", "kqueue", "poll", "wsapoll"] as const;
-
-/** Descriptors of this process (Linux), to prove that nothing leaks. */
-function openFds(): number {
-  return process.platform === "linux" ? readdirSync("/proc/self/fd").length : 0;
-}
-
-/** Closes whatever a test opened, even when it fails. */
-class Scope {
-  readonly #sockets: number[] = [];
-  readonly #pollers: number[] = [];
-
-  socket(handle: number, what = "socket"): number {
-    assert.ok(handle >= 0, `${what} failed with code ${handle}`);
-    this.#sockets.push(handle);
-    return handle;
-  }
-
-  poller(backend: number): number {
-    const poller = native.pollerCreate(backend);
-    assert.ok(poller >= 0, `pollerCreate(${backend}) failed with code ${poller}`);
-    this.#pollers.push(poller);
-    return poller;
-  }
-
-  /** Marks a socket as already closed by the test. */
-  forget(handle: number): void {
-    this.#sockets.splice(this.#sockets.indexOf(handle), 1);
-  }
-
-  closeAll(): void {
-    for (const sock of this.#sockets.splice(0)) native.close(sock, true);
-    for (const poller of this.#pollers.splice(0)) native.pollerDestroy(poller);
-  }
-}
-
-/** Runs `body` and checks that native handles and descriptors are back where they were. */
-function leakFree(body: (scope: Scope) => Promise<void> | void): () => Promise<void> {
-  return async () => {
-    const handles = native.handleCount();
-    const fds = openFds();
-    const scope = new Scope();
-    try {
-      await body(scope);
-    } finally {
-      scope.closeAll();
-    }
-    assert.equal(native.handleCount(), handles, "native handles leaked");
-    assert.equal(openFds(), fds, "descriptors leaked");
-  };
-}
-
-/** Retries `attempt` until it gives a value, failing after DEADLINE_MS. */
-async function until<T>(what: string, attempt: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const value = attempt();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(1);
-  }
-}
 
 /** A connected TCP pair on loopback: `client` connected to `server` (accepted). */
 async function tcpPair(scope: Scope): Promise<{ client: number; server: number }> {

@@ -4,84 +4,20 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { BackendId, loadNative, NativeError } from "../ffi/mod.ts";
+import { BackendId, NativeError } from "../ffi/mod.ts";
+import { enc, leakFree, LOOPBACK, native, Scope, until } from "./native_support.ts";
 
-const native = loadNative();
-const enc = (text: string) => new TextEncoder().encode(text);
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const LOOPBACK = enc("127.0.0.1");
-const DEADLINE_MS = 5_000;
 /** Linux and Windows `sun_path` hold 108 bytes with the NUL; macOS and BSD 104. */
 const SUN_PATH = process.platform === "linux" || process.platform === "win32" ? 108 : 104;
-
-function openFds(): number {
-  return process.platform === "linux" ? readdirSync("/proc/self/fd").length : 0;
-}
 
 let pathCount = 0;
 /** A fresh UDS path in the temp directory (not created). */
 function tempPath(): string {
   return join(tmpdir(), `tofu_t${process.pid}_${pathCount++}.sock`);
-}
-
-/** Closes whatever a test opened, even when it fails. */
-class Scope {
-  readonly #sockets = new Set<number>();
-  readonly #files: string[] = [];
-
-  socket(handle: number, what = "socket"): number {
-    assert.ok(handle >= 0, `${what} failed with code ${handle}`);
-    this.#sockets.add(handle);
-    return handle;
-  }
-
-  /** Closes a socket now (orderly unless told otherwise) and expects success. */
-  close(handle: number, abortive = true): void {
-    assert.equal(native.close(handle, abortive), 0);
-    this.#sockets.delete(handle);
-  }
-
-  file(path: string): string {
-    this.#files.push(path);
-    return path;
-  }
-
-  closeAll(): void {
-    for (const sock of this.#sockets) native.close(sock, true);
-    this.#sockets.clear();
-    for (const file of this.#files.splice(0)) rmSync(file, { force: true });
-  }
-}
-
-/** Runs `body` and checks that native handles and descriptors are back where they were. */
-function leakFree(body: (scope: Scope) => Promise<void> | void): () => Promise<void> {
-  return async () => {
-    const handles = native.handleCount();
-    const fds = openFds();
-    const scope = new Scope();
-    try {
-      await body(scope);
-    } finally {
-      scope.closeAll();
-    }
-    assert.equal(native.handleCount(), handles, "native handles leaked");
-    assert.equal(openFds(), fds, "descriptors leaked");
-  };
-}
-
-/** Retries `attempt` until it gives a value, failing after DEADLINE_MS. */
-async function until<T>(what: string, attempt: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const value = attempt();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(1);
-  }
 }
 
 /** Accepts one connection from `listener`. */

@@ -1,0 +1,99 @@
+// Shared by the native library's tests (native_poller_test.ts,
+// native_socket_test.ts): the loaded library, a scope that closes whatever a
+// test opened, the leak check around each test, and a retry helper.
+
+import assert from "node:assert/strict";
+import { readdirSync, rmSync } from "node:fs";
+import process from "node:process";
+import { loadNative } from "../ffi/mod.ts";
+
+/** The library under test, loaded once per test file. */
+export const native = loadNative();
+/** UTF-8 bytes of `text` (addresses cross the boundary as bytes). */
+export const enc = (text: string): Uint8Array => new TextEncoder().encode(text);
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms: number): Promise<void> =>
+  new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** 127.0.0.1 as bytes. */
+export const LOOPBACK = enc("127.0.0.1");
+/** How long a test waits for something that must happen. */
+export const DEADLINE_MS = 5_000;
+
+/** Descriptors of this process (Linux; 0 elsewhere), to prove that nothing leaks. */
+export function openFds(): number {
+  return process.platform === "linux" ? readdirSync("/proc/self/fd").length : 0;
+}
+
+/** Closes whatever a test opened, even when it fails. */
+export class Scope {
+  readonly #sockets = new Set<number>();
+  readonly #pollers: number[] = [];
+  readonly #files: string[] = [];
+
+  /** Keeps `handle` for closing; a negative one fails the test, naming `what`. */
+  socket(handle: number, what = "socket"): number {
+    assert.ok(handle >= 0, `${what} failed with code ${handle}`);
+    this.#sockets.add(handle);
+    return handle;
+  }
+
+  /** A new poller with `backend`, destroyed at the end. */
+  poller(backend: number): number {
+    const poller = native.pollerCreate(backend);
+    assert.ok(poller >= 0, `pollerCreate(${backend}) failed with code ${poller}`);
+    this.#pollers.push(poller);
+    return poller;
+  }
+
+  /** Closes a socket now (abortive unless told otherwise) and expects success. */
+  close(handle: number, abortive = true): void {
+    assert.equal(native.close(handle, abortive), 0);
+    this.#sockets.delete(handle);
+  }
+
+  /** Marks a socket as already closed by the test. */
+  forget(handle: number): void {
+    this.#sockets.delete(handle);
+  }
+
+  /** Removes `path` at the end. */
+  file(path: string): string {
+    this.#files.push(path);
+    return path;
+  }
+
+  /** Closes every socket and poller and removes every file still held. */
+  closeAll(): void {
+    for (const sock of this.#sockets) native.close(sock, true);
+    this.#sockets.clear();
+    for (const poller of this.#pollers.splice(0)) native.pollerDestroy(poller);
+    for (const file of this.#files.splice(0)) rmSync(file, { force: true });
+  }
+}
+
+/** Runs `body` and checks that native handles and descriptors are back where they were. */
+export function leakFree(body: (scope: Scope) => Promise<void> | void): () => Promise<void> {
+  return async () => {
+    const handles = native.handleCount();
+    const fds = openFds();
+    const scope = new Scope();
+    try {
+      await body(scope);
+    } finally {
+      scope.closeAll();
+    }
+    assert.equal(native.handleCount(), handles, "native handles leaked");
+    assert.equal(openFds(), fds, "descriptors leaked");
+  };
+}
+
+/** Retries `attempt` until it gives a value, failing after DEADLINE_MS. */
+export async function until<T>(what: string, attempt: () => T | undefined): Promise<T> {
+  const deadline = Date.now() + DEADLINE_MS;
+  for (;;) {
+    const value = attempt();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await sleep(1);
+  }
+}
