@@ -19,6 +19,14 @@ export const FAST_SPIN_MS = 0.04;
 const SLICE_TOO_LONG_MS = 0.8;
 /** ...and this many in a row show it (a single long one may just be a busy CPU). */
 const TOO_LONG_IN_A_ROW = 16;
+/**
+ * A long run of busy CPU looks the same, so slices are tried again after this
+ * long (ms), twice as long after each new verdict, up to `SLICE_RETRY_MAX_MS`:
+ * a loaded host recovers within a minute, and an OS that truly waits in whole
+ * milliseconds pays about 16 ms of held event loop a minute.
+ */
+export const SLICE_RETRY_MS = 5_000;
+const SLICE_RETRY_MAX_MS = 60_000;
 
 /** The spin-then-park decision of one engine. */
 export class SpinPolicy {
@@ -35,10 +43,17 @@ export class SpinPolicy {
    */
   #slicesWork = true;
   #tooLong = 0;
+  /** While slices are off: when to try them again (ms, performance.now). */
+  #slicesBackAt = 0;
+  #retryMs: number;
 
-  /** `spinMicros` = how long to keep watching after activity; 0 = always park at once. */
-  constructor(spinMicros: number) {
+  /**
+   * `spinMicros` = how long to keep watching after activity; 0 = always park
+   * at once. `retryMs` = the first wait before slices are tried again.
+   */
+  constructor(spinMicros: number, retryMs = SLICE_RETRY_MS) {
     this.#spinMs = spinMicros / 1000;
+    this.#retryMs = retryMs;
   }
 
   /**
@@ -60,7 +75,11 @@ export class SpinPolicy {
    */
   emptySliceTook(ms: number): void {
     this.#tooLong = ms > SLICE_TOO_LONG_MS ? this.#tooLong + 1 : 0;
-    if (this.#tooLong >= TOO_LONG_IN_A_ROW) this.#slicesWork = false;
+    if (this.#tooLong >= TOO_LONG_IN_A_ROW && this.#slicesWork) {
+      this.#slicesWork = false;
+      this.#slicesBackAt = performance.now() + this.#retryMs;
+      this.#retryMs = Math.min(this.#retryMs * 2, SLICE_RETRY_MAX_MS);
+    }
   }
 
   /** After a turn with nothing left to do: true = turn again soon (spin), false = park. */
@@ -68,6 +87,10 @@ export class SpinPolicy {
     if (this.#spinMs === 0) return false;
     const now = performance.now();
     if (busy) {
+      if (!this.#slicesWork && now >= this.#slicesBackAt) {
+        this.#slicesWork = true;
+        this.#tooLong = 0;
+      }
       this.#fastUntil = now + Math.min(this.#spinMs, FAST_SPIN_MS);
       this.#spinUntil = this.#slicesWork ? now + this.#spinMs : this.#fastUntil;
     }

@@ -44,3 +44,25 @@ test("SpinPolicy stops waiting in slices once the OS shows millisecond-only wait
   pass(FAST_SPIN_MS * 2);
   assert.equal(p.keepWatching(false), false, "...but only the short polling part, then park");
 });
+
+test("SpinPolicy tries slices again later: a busy spell must not disable them for good", () => {
+  const p = new SpinPolicy(20_000, 100); // first retry after 100 ms
+  p.keepWatching(true);
+  pass(FAST_SPIN_MS * 2);
+  for (let i = 0; i < 16; i++) p.emptySliceTook(1.2);
+  assert.equal(p.sliceMicros(), 0, "slices off");
+  pass(105);
+  p.keepWatching(true);
+  pass(FAST_SPIN_MS * 2);
+  assert.ok(p.sliceMicros() > 0, "after the retry delay, activity turns slices back on");
+  for (let i = 0; i < 16; i++) p.emptySliceTook(1.2);
+  assert.equal(p.sliceMicros(), 0, "off again");
+  pass(105); // a margin of 95 ms against a descheduled test
+  p.keepWatching(true);
+  pass(FAST_SPIN_MS * 2);
+  assert.equal(p.sliceMicros(), 0, "the second retry waits twice as long (200 ms)");
+  pass(100);
+  p.keepWatching(true);
+  pass(FAST_SPIN_MS * 2);
+  assert.ok(p.sliceMicros() > 0, "and then tries again");
+});
