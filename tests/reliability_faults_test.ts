@@ -26,10 +26,12 @@ import {
   listen,
   postNew,
   recv,
+  type Transport,
   TRANSPORTS,
   withEngines,
 } from "./support.ts";
 import {
+  type Child,
   frame,
   nativeHandleCount,
   RawSocket,
@@ -59,12 +61,18 @@ function warmUpSpawn(): Promise<void> {
  * not all descriptors: a runtime may keep helper threads with their own
  * event-loop descriptors (Bun's park workers) across tests.
  */
-function resources(): { sockets: number; handles: number } {
+/** What `resources()` counts. */
+interface Resources {
+  sockets: number;
+  handles: number;
+}
+
+function resources(): Resources {
   return { sockets: socketCount(), handles: nativeHandleCount() };
 }
 
 /** Waits until native handles are back to `before` and no socket is open beyond `before`. */
-async function expectNoLeak(before: { sockets: number; handles: number }): Promise<void> {
+async function expectNoLeak(before: Resources): Promise<void> {
   let now = resources();
   await eventually(
     () => {
@@ -96,6 +104,32 @@ function isShutdown(e: unknown): boolean {
   return e instanceof AmpeError && e.status === AmpeStatus.shutdownStarted;
 }
 
+/**
+ * Listens on a fresh address over `t`, starts `rel_peer_child.ts` in `mode`
+ * against it and accepts its hello: the child, the channel, the hello's
+ * message id and the resources counted before the child connected.
+ */
+async function acceptPeerChild(
+  ampe: Ampe,
+  g: ChannelGroup,
+  t: Transport,
+  mode: "sink" | "stream",
+): Promise<{ child: Child; S: number; H: bigint; before: Resources }> {
+  const a = await addresses(t);
+  await listen(ampe, g, a.server);
+  const before = resources();
+  const child = startChild("rel_peer_child.ts", {
+    args: [mode, t, t === "tcp" ? String(a.port) : a.path],
+    limitMs: 60_000,
+  });
+  const hello = expectMsg(await recv(g, 20_000), { op: OpCode.HelloRequest, origin: "A" });
+  const S = hello.bhdr.channelNumber;
+  const H = hello.bhdr.messageId;
+  hello.bhdr.proto.opCode = OpCode.HelloResponse;
+  g.post(hello);
+  return { child, S, H, before };
+}
+
 suite("faults: peers killed with SIGKILL", () => {
   for (const t of TRANSPORTS) {
     test(
@@ -106,18 +140,7 @@ suite("faults: peers killed with SIGKILL", () => {
         await withEngines([{}], async (rtr) => {
           const ampe = rtr.ampe();
           const g = ampe.create();
-          const a = await addresses(t);
-          await listen(ampe, g, a.server);
-          const before = resources();
-          const child = startChild("rel_peer_child.ts", {
-            args: ["sink", t, t === "tcp" ? String(a.port) : a.path],
-            limitMs: 60_000,
-          });
-          const hello = expectMsg(await recv(g, 20_000), { op: OpCode.HelloRequest, origin: "A" });
-          const S = hello.bhdr.channelNumber;
-          const H = hello.bhdr.messageId;
-          hello.bhdr.proto.opCode = OpCode.HelloResponse;
-          g.post(hello);
+          const { child, S, H, before } = await acceptPeerChild(ampe, g, t, "sink");
           await child.line("ready");
           // 24 MB toward a peer that reads nothing: most of it cannot leave.
           const body = new Uint8Array(60 * 1024).fill(0x55);
@@ -180,18 +203,7 @@ suite("faults: peers killed with SIGKILL", () => {
         await withEngines([{}], async (rtr) => {
           const ampe = rtr.ampe();
           const g = ampe.create();
-          const a = await addresses(t);
-          await listen(ampe, g, a.server);
-          const before = resources();
-          const child = startChild("rel_peer_child.ts", {
-            args: ["stream", t, t === "tcp" ? String(a.port) : a.path],
-            limitMs: 60_000,
-          });
-          const hello = expectMsg(await recv(g, 20_000), { op: OpCode.HelloRequest, origin: "A" });
-          const S = hello.bhdr.channelNumber;
-          const H = hello.bhdr.messageId;
-          hello.bhdr.proto.opCode = OpCode.HelloResponse;
-          g.post(hello);
+          const { child, S, H, before } = await acceptPeerChild(ampe, g, t, "stream");
           let next = 1n;
           let killed = false;
           for (;;) {
