@@ -134,8 +134,12 @@ export function copyViewed(
   dstOff: number,
   len: number,
 ): void {
-  if (len > WORD_COPY_LIMIT || (len > WHOLE_SET_MIN && srcOff === 0 && len === src.length)) {
-    dst.set(srcOff === 0 && len === src.length ? src : src.subarray(srcOff, srcOff + len), dstOff);
+  if (len > WORD_COPY_LIMIT) {
+    copyBytes(src, srcOff, dst, dstOff, len);
+    return;
+  }
+  if (len > WHOLE_SET_MIN && srcOff === 0 && len === src.length) {
+    dst.set(src, dstOff);
     return;
   }
   let i = 0;
