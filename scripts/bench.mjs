@@ -40,7 +40,7 @@ import { readFileSync } from "node:fs";
 import { cpus, loadavg, release, type as osType } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { allCases, caseMatches } from "./bench/cases.mjs";
+import { allCases, caseMatches, runsCase } from "./bench/cases.mjs";
 import { CONTENDERS, prepare, ROOT, versions } from "./bench/contenders.mjs";
 import { runIdle, runPair } from "./bench/runner.mjs";
 import { resultsMarkdown, writeResults } from "./bench/results_writer.mjs";
@@ -99,18 +99,27 @@ function describe(r) {
   const n = (/** @type {unknown} */ v) => Number(v);
   const rate = (/** @type {number} */ x) =>
     x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : `${(x / 1e3).toFixed(1)} k`;
-  if (r.mode === "pingpong") {
+  const cpu = r.cpuUs === undefined
+    ? ""
+    : `  cpu ${n(r.cpuUs).toFixed(2)} µs (server ${n(r.cpuServerUs).toFixed(2)}, client ${
+      n(r.cpuClientUs).toFixed(2)
+    })`;
+  if (r.mode === "pingpong" || r.mode === "paced") {
     return `${rate(n(r.perSec))} rt/s  p50 ${n(r.p50Us).toFixed(1)} µs  p99 ${
       n(r.p99Us).toFixed(1)
-    } µs`;
+    } µs${cpu}`;
   }
-  if (r.mode === "stream") return `${rate(n(r.perSec))} msg/s  ${n(r.mbPerSec).toFixed(0)} MB/s`;
+  if (r.mode === "stream") {
+    return `${rate(n(r.perSec))} msg/s  ${n(r.mbPerSec).toFixed(0)} MB/s${cpu}`;
+  }
   return `${n(r.cpuPercent).toFixed(3)} % of a core`;
 }
 
 const PROBE = /** @type {BenchCase} */ ({
   name: "probe",
   mode: "pingpong",
+  peerMode: "pingpong",
+  rate: 0,
   transport: "tcp",
   size: 64,
   sizeLabel: "64 B",
@@ -196,7 +205,7 @@ async function main() {
     for (let run = 1; run <= runs; run++) {
       for (const c of contenders) {
         if (unavailable.has(c.id)) continue;
-        if (kase.mode === "idle" && !c.id.startsWith("tofu-")) continue;
+        if (!runsCase(c, kase)) continue;
         const e = entry(c.id);
         if (e.failures.length > 0) continue; // one failure per case is enough to know
         const outcome = kase.mode === "idle"

@@ -296,6 +296,12 @@ static int by_value(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* Tells the runner where the timed part starts and ends (it reads both processes' CPU time there). */
+static void mark_timed(const char *phase) {
+  printf("TIMED %s\n", phase);
+  fflush(stdout);
+}
+
 static void stream_phase(struct conn *c, struct client_state *s, const uint8_t *body, long n, uint32_t mid) {
   size_t frame = HEADER_SIZE + (size_t)s->o->size;
   long target = s->arrived + 1;
@@ -326,7 +332,10 @@ static void run_client(const struct options *o) {
     if (lat == NULL) die("malloc");
     double start = now_ms();
     for (long i = 0; i < o->warmup + o->count; i++) {
-      if (i == o->warmup) start = now_ms();
+      if (i == o->warmup) {
+        mark_timed("start");
+        start = now_ms();
+      }
       double t0 = now_ms();
       s.expected_mid = (uint32_t)(i + 1);
       queue_out(&c, OP_REQUEST, s.expected_mid, body, (size_t)o->size);
@@ -335,6 +344,7 @@ static void run_client(const struct options *o) {
       if (i >= o->warmup) lat[i - o->warmup] = now_ms() - t0;
     }
     double seconds = (now_ms() - start) / 1e3;
+    mark_timed("end");
     qsort(lat, (size_t)o->count, sizeof(double), by_value);
     long p50 = (long)(o->count * 0.5), p99 = (long)(o->count * 0.99);
     if (p99 >= o->count) p99 = o->count - 1;
@@ -342,9 +352,11 @@ static void run_client(const struct options *o) {
            o->count, seconds, o->count / seconds, lat[p50] * 1e3, lat[p99] * 1e3);
   } else {
     if (o->warmup > 0) stream_phase(&c, &s, body, o->warmup, 1);
+    mark_timed("start");
     double start = now_ms();
     stream_phase(&c, &s, body, o->count, (uint32_t)(o->warmup + 1));
     double seconds = (now_ms() - start) / 1e3;
+    mark_timed("end");
     printf("{\"mode\":\"stream\",\"count\":%ld,\"seconds\":%.9f,\"perSec\":%.3f,\"mbPerSec\":%.3f}\n",
            o->count, seconds, o->count / seconds, o->count * (double)o->size / seconds / 1e6);
   }

@@ -2,8 +2,10 @@
 // deno-lint-ignore-file explicit-module-boundary-types
 /**
  * The benchmark cases: {ping-pong, stream} x {TCP, UDS} x {64 B, 4 KiB}
- * bodies, plus the idle-engine measurement, with their message counts for
- * a full run and for the short smoke run (`--quick`).
+ * bodies; paced 64 B ping-pong at 1 000 and 10 000 round trips/s over TCP
+ * and UDS (a realistic load: latency and CPU per round trip, not
+ * throughput); plus the idle-engine measurement, with their message counts
+ * for a full run and for the short smoke run (`--quick`).
  *
  * @module
  */
@@ -11,7 +13,9 @@
 /**
  * @typedef {object} BenchCase
  * @property {string} name e.g. `pingpong-tcp-64`, `stream-uds-4k`, `idle`
- * @property {"pingpong" | "stream" | "idle"} mode
+ * @property {"pingpong" | "stream" | "paced" | "idle"} mode
+ * @property {string} peerMode the mode argument of the peers (`paced1000` for a paced case)
+ * @property {number} rate offered round trips/s of a paced case (0 otherwise)
  * @property {"tcp" | "uds" | ""} transport
  * @property {number} size body bytes
  * @property {string} sizeLabel `64 B` or `4 KiB`
@@ -25,12 +29,16 @@ const COUNTS = {
     pingpong: { count: 20_000, warmup: 2_000 },
     stream64: { count: 1_000_000, warmup: 100_000 },
     stream4k: { count: 200_000, warmup: 20_000 },
+    paced1k: { count: 5_000, warmup: 500 },
+    paced10k: { count: 20_000, warmup: 2_000 },
     idleSeconds: 5,
   },
   quick: {
     pingpong: { count: 1_000, warmup: 200 },
     stream64: { count: 50_000, warmup: 5_000 },
     stream4k: { count: 10_000, warmup: 1_000 },
+    paced1k: { count: 300, warmup: 50 },
+    paced10k: { count: 1_000, warmup: 100 },
     idleSeconds: 1,
   },
 };
@@ -61,6 +69,8 @@ export function allCases(quick) {
         cases.push({
           name: `${mode}-${transport}-${key}`,
           mode,
+          peerMode: mode,
+          rate: 0,
           transport,
           size,
           sizeLabel: label,
@@ -69,9 +79,25 @@ export function allCases(quick) {
       }
     }
   }
+  for (const [key, rate] of /** @type {const} */ ([["1k", 1_000], ["10k", 10_000]])) {
+    for (const transport of /** @type {const} */ (["tcp", "uds"])) {
+      cases.push({
+        name: `paced${key}-${transport}-64`,
+        mode: "paced",
+        peerMode: `paced${rate}`,
+        rate,
+        transport,
+        size: 64,
+        sizeLabel: "64 B",
+        ...(rate === 1_000 ? counts.paced1k : counts.paced10k),
+      });
+    }
+  }
   cases.push({
     name: "idle",
     mode: "idle",
+    peerMode: "idle",
+    rate: 0,
     transport: "",
     size: 0,
     sizeLabel: "",
@@ -93,4 +119,19 @@ export function allCases(quick) {
 export function caseMatches(filter, name) {
   const parts = name.split("-");
   return filter.split("-").every((part) => parts.includes(part));
+}
+
+/**
+ * True when `contender` can run `kase`: the paced cases need a client that
+ * paces, which the programs on the JavaScript runtimes have (the C and
+ * ZeroMQ peers only do saturated ping-pong and streaming).
+ *
+ * @param {{ id: string, runtime: string }} contender
+ * @param {BenchCase} kase
+ * @returns {boolean}
+ */
+export function runsCase(contender, kase) {
+  if (kase.mode === "idle") return contender.id.startsWith("tofu-");
+  if (kase.mode !== "paced") return true;
+  return contender.runtime !== "c" && !contender.id.startsWith("zeromq");
 }

@@ -6,7 +6,10 @@
  *
  * Command line (the same for every contender, the C one included):
  *
- *     <server|client> <tcp|uds> <port|path> <pingpong|stream> <bodyBytes> <count> <warmup>
+ *     <server|client> <tcp|uds> <port|path> <pingpong|stream|pacedR> <bodyBytes> <count> <warmup>
+ *
+ * `pacedR` is a ping-pong whose round trips are offered at R per second (see
+ * {@linkcode pacer}); the server serves it as a ping-pong.
  *
  * A server prints `READY <port|path>` once it accepts connections, serves one
  * client, and exits when that client goes away. A client prints one JSON line
@@ -21,14 +24,15 @@
  * @property {"tcp" | "uds"} transport
  * @property {string} address port number (TCP on 127.0.0.1) or socket path (UDS)
  * @property {number} port the port for TCP, 0 for UDS
- * @property {"pingpong" | "stream"} mode
+ * @property {"pingpong" | "stream" | "paced"} mode
+ * @property {number} rate round trips offered per second (paced mode; 0 otherwise)
  * @property {number} size body bytes of every request (and of every echo)
  * @property {number} count timed round trips (pingpong) or messages (stream)
  * @property {number} warmup untimed round trips or messages before the timed ones
  */
 
 const USAGE =
-  "usage: <server|client> <tcp|uds> <port|path> <pingpong|stream> <bodyBytes> <count> <warmup>";
+  "usage: <server|client> <tcp|uds> <port|path> <pingpong|stream|pacedR> <bodyBytes> <count> <warmup>";
 
 /**
  * @param {string} name
@@ -76,13 +80,17 @@ export function parsePeerArgs(args) {
   if (transport === "uds" && address.length === 0) {
     throw new Error(`The socket path is empty. ${USAGE}`);
   }
-  const mode = oneOf("mode", args[3], /** @type {const} */ (["pingpong", "stream"]));
+  const paced = /^paced(\d+)$/.exec(args[3] ?? "");
+  const mode = paced !== null
+    ? "paced"
+    : oneOf("mode", args[3], /** @type {const} */ (["pingpong", "stream"]));
   return {
     role,
     transport,
     address,
     port,
     mode,
+    rate: paced !== null ? integer("rate", paced[1], 1, 1_000_000) : 0,
     size: integer("body size", args[4], 0, 65535),
     count: integer("count", args[5], 1, 100_000_000),
     warmup: integer("warm-up count", args[6], 0, 100_000_000),
@@ -106,12 +114,13 @@ function at(sorted, p) {
  *
  * @param {Float64Array} latenciesMs
  * @param {number} seconds
- * @returns {{ mode: "pingpong", count: number, seconds: number, perSec: number, p50Us: number, p99Us: number }}
+ * @param {"pingpong" | "paced"} [mode]
+ * @returns {{ mode: "pingpong" | "paced", count: number, seconds: number, perSec: number, p50Us: number, p99Us: number }}
  */
-export function pingPongResult(latenciesMs, seconds) {
+export function pingPongResult(latenciesMs, seconds, mode = "pingpong") {
   const sorted = Float64Array.from(latenciesMs).sort();
   return {
-    mode: "pingpong",
+    mode,
     count: sorted.length,
     seconds,
     perSec: sorted.length / seconds,
@@ -137,6 +146,45 @@ export function streamResult(count, size, seconds) {
     perSec: count / seconds,
     mbPerSec: (count * size) / seconds / 1e6,
   };
+}
+
+/**
+ * The pacing of a paced client: each call waits until the next deadline
+ * (deadlines `1 / rate` s apart; a late round trip starts the next one at
+ * once and moves the deadlines on). Gaps of a millisecond or more are waited
+ * with a timer, the event loop free, as a real app would; shorter gaps, which
+ * no timer can do, sleep in `Atomics.wait` so that the pacing itself costs no
+ * CPU (the reply has already arrived then, so the peer waits for nothing).
+ *
+ * @param {number} rate round trips per second
+ * @returns {() => Promise<void> | undefined}
+ */
+export function pacer(rate) {
+  const interval = 1000 / rate;
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  let next = performance.now();
+  return () => {
+    next += interval;
+    const wait = next - performance.now();
+    if (wait <= 0) {
+      next = performance.now();
+      return undefined;
+    }
+    if (interval >= 1) return new Promise((resolve) => setTimeout(resolve, wait));
+    Atomics.wait(cell, 0, 0, wait);
+    return undefined;
+  };
+}
+
+/**
+ * Marks the start or the end of the timed part of a client's run on stdout,
+ * so that the runner can read both processes' CPU time there.
+ *
+ * @param {"start" | "end"} phase
+ * @returns {void}
+ */
+export function markTimed(phase) {
+  console.log(`TIMED ${phase}`);
 }
 
 /**

@@ -23,7 +23,7 @@ import {
   OP_RESPONSE,
   opCodeAt,
 } from "./frames.mjs";
-import { pingPongResult, streamResult } from "./peer_args.mjs";
+import { markTimed, pacer, pingPongResult, streamResult } from "./peer_args.mjs";
 
 /** @typedef {import("./peer_args.mjs").PeerOptions} PeerOptions */
 
@@ -64,7 +64,7 @@ export class ServerSession {
     this.#link = link;
     this.#expected = opts.warmup + opts.count;
     this.#out = new Uint8Array(BATCH_BYTES);
-    this.#onFrame = opts.mode === "pingpong"
+    this.#onFrame = opts.mode !== "stream"
       ? (/** @type {Uint8Array} */ buf, /** @type {number} */ pos, /** @type {number} */ size) =>
         this.#echo(buf, pos, size)
       : (/** @type {Uint8Array} */ buf, /** @type {number} */ pos) => this.#count(buf, pos);
@@ -176,7 +176,7 @@ export class ClientSession {
    * @returns {Promise<object>}
    */
   run() {
-    return this.#opts.mode === "pingpong" ? this.#pingPong() : this.#stream();
+    return this.#opts.mode === "stream" ? this.#stream() : this.#pingPong();
   }
 
   /**
@@ -187,7 +187,7 @@ export class ClientSession {
   #reply(buf, pos, size) {
     const op = opCodeAt(buf, pos);
     if (op !== OP_RESPONSE) throw new Error(`Expected a Response, got opCode ${op}`);
-    if (this.#opts.mode === "pingpong") {
+    if (this.#opts.mode !== "stream") {
       const mid = midAt(buf, pos);
       if (mid !== this.#expectedMid) {
         throw new Error(`Expected the reply to ${this.#expectedMid}, got ${mid}`);
@@ -223,12 +223,18 @@ export class ClientSession {
   }
 
   async #pingPong() {
-    const { warmup, count } = this.#opts;
+    const { warmup, count, mode, rate } = this.#opts;
     const frame = new Uint8Array(HEADER_SIZE + this.#opts.size);
     const latencies = new Float64Array(count);
+    const pace = mode === "paced" ? pacer(rate) : () => undefined;
     let start = performance.now();
     for (let i = 0; i < warmup + count; i++) {
-      if (i === warmup) start = performance.now();
+      if (i === warmup) {
+        markTimed("start");
+        start = performance.now();
+      }
+      const paced = pace();
+      if (paced !== undefined) await paced;
       const t0 = performance.now();
       this.#expectedMid = i + 1;
       encodeFrame(frame, 0, OP_REQUEST, i + 1, this.#body);
@@ -238,14 +244,17 @@ export class ClientSession {
       if (reply !== undefined) await reply;
       if (i >= warmup) latencies[i - warmup] = performance.now() - t0;
     }
-    return pingPongResult(latencies, (performance.now() - start) / 1000);
+    markTimed("end");
+    return pingPongResult(latencies, (performance.now() - start) / 1000, mode);
   }
 
   async #stream() {
     const { warmup, count, size } = this.#opts;
     if (warmup > 0) await this.#streamPhase(warmup, 1);
+    markTimed("start");
     const start = performance.now();
     await this.#streamPhase(count, warmup + 1);
+    markTimed("end");
     return streamResult(count, size, (performance.now() - start) / 1000);
   }
 

@@ -9,7 +9,7 @@
  */
 
 import { spawn } from "node:child_process";
-import { rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -57,6 +57,31 @@ function freePort() {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * CPU time (ns) a process has used so far, all its threads together, from the
+ * kernel's scheduler accounting (`/proc/<pid>/task/<tid>/schedstat`, which is
+ * precise to the nanosecond where `/proc/<pid>/stat` counts 10 ms ticks), or
+ * NaN where the OS has no such files. A thread that exits in between takes
+ * its time with it; the peers' threads live as long as they do.
+ *
+ * @param {number | undefined} pid
+ * @returns {number}
+ */
+export function cpuNs(pid) {
+  if (pid === undefined) return NaN;
+  const dir = `/proc/${pid}/task`;
+  if (!existsSync(dir)) return NaN;
+  let total = 0;
+  try {
+    for (const tid of readdirSync(dir)) {
+      total += Number(readFileSync(`${dir}/${tid}/schedstat`, "utf8").split(" ")[0]);
+    }
+  } catch {
+    return NaN; // the process or a thread went away while being read
+  }
+  return total;
 }
 
 /**
@@ -171,7 +196,7 @@ async function stop(child) {
  */
 function clientTimeoutMs(kase) {
   const messages = kase.count + kase.warmup;
-  const slowestRate = kase.mode === "pingpong" ? 500 : 20_000;
+  const slowestRate = kase.mode === "stream" ? 20_000 : 500;
   return 20_000 + (messages / slowestRate) * 1000;
 }
 
@@ -212,7 +237,7 @@ export async function runPair(contender, kase, options = {}) {
     role,
     kase.transport,
     address,
-    kase.mode,
+    kase.peerMode,
     String(kase.size),
     String(kase.count),
     String(kase.warmup),
@@ -246,7 +271,13 @@ export async function runPair(contender, kase, options = {}) {
       await stop(server);
       return outcome(`server did not start: ${lastError(server.stderr()) || "no READY line"}`);
     }
-    client = start(peerCommand(contender, args("client"), "client", options), env);
+    // CPU of both processes over the client's timed part (its TIMED lines).
+    /** @type {number[]} */
+    const cpu = [];
+    client = start(peerCommand(contender, args("client"), "client", options), env, (line) => {
+      if (!line.startsWith("TIMED ")) return;
+      cpu.push(cpuNs(server.process.pid), cpuNs(client?.process.pid));
+    });
     const limit = options.timeoutMs ?? clientTimeoutMs(kase);
     const code = await within(client.exited, limit, "timeout");
     if (code === "timeout") {
@@ -262,11 +293,28 @@ export async function runPair(contender, kase, options = {}) {
     if (serverCode !== 0 && serverCode !== "timeout") {
       return outcome(`server failed: ${lastError(server.stderr()) || `exit code ${serverCode}`}`);
     }
-    return outcome("", JSON.parse(line));
+    return outcome("", withCpu(JSON.parse(line), cpu));
   } finally {
     await stop(server);
     if (kase.transport === "uds") rmSync(address, { force: true });
   }
+}
+
+/**
+ * Adds CPU time per round trip or message (µs, server + client, and each) to a
+ * client's result, from the samples taken at its two TIMED lines.
+ *
+ * @param {Record<string, number | string | boolean>} result
+ * @param {number[]} cpu [server, client] at start, then at end (ns)
+ * @returns {Record<string, number | string | boolean>}
+ */
+function withCpu(result, cpu) {
+  const count = Number(result.count);
+  if (cpu.length !== 4 || cpu.some((v) => !Number.isFinite(v)) || !(count > 0)) return result;
+  const [s0, c0, s1, c1] = /** @type {[number, number, number, number]} */ (cpu);
+  const serverUs = (s1 - s0) / 1000 / count;
+  const clientUs = (c1 - c0) / 1000 / count;
+  return { ...result, cpuUs: serverUs + clientUs, cpuServerUs: serverUs, cpuClientUs: clientUs };
 }
 
 /**

@@ -37,6 +37,8 @@ import {
   WAIT_INFINITE,
 } from "../../mod.ts";
 import {
+  markTimed,
+  pacer,
   parsePeerArgs,
   type PeerOptions,
   pingPongResult,
@@ -94,7 +96,7 @@ async function serve(opts: PeerOptions): Promise<void> {
   ampe.put(listening);
   printReady(opts.address);
 
-  const pingPong = opts.mode === "pingpong";
+  const pingPong = opts.mode !== "stream";
   const total = opts.warmup + opts.count;
   let seen = 0;
   for (;;) {
@@ -149,7 +151,7 @@ async function runClient(opts: PeerOptions): Promise<void> {
   ampe.put(welcome);
   const body = new Uint8Array(opts.size).fill(0x61);
   const client = { ampe, g, channel, body, opts };
-  printResult(opts.mode === "pingpong" ? await pingPong(client) : await stream(client));
+  printResult(opts.mode === "stream" ? await stream(client) : await pingPong(client));
 }
 
 interface Client {
@@ -161,11 +163,17 @@ interface Client {
 }
 
 async function pingPong({ ampe, g, channel, body, opts }: Client): Promise<object> {
-  const { warmup, count, size } = opts;
+  const { warmup, count, size, mode, rate } = opts;
   const latencies = new Float64Array(count);
+  const pace = mode === "paced" ? pacer(rate) : () => undefined;
   let start = performance.now();
   for (let i = 0; i < warmup + count; i++) {
-    if (i === warmup) start = performance.now();
+    if (i === warmup) {
+      markTimed("start");
+      start = performance.now();
+    }
+    const paced = pace();
+    if (paced !== undefined) await paced;
     const t0 = performance.now();
     const m = ampe.get(AllocationStrategy.always)!;
     m.bhdr.proto.opCode = OpCode.Request;
@@ -180,14 +188,17 @@ async function pingPong({ ampe, g, channel, body, opts }: Client): Promise<objec
     ampe.put(reply);
     if (i >= warmup) latencies[i - warmup] = performance.now() - t0;
   }
-  return pingPongResult(latencies, (performance.now() - start) / 1000);
+  markTimed("end");
+  return pingPongResult(latencies, (performance.now() - start) / 1000, mode);
 }
 
 async function stream(client: Client): Promise<object> {
   const { warmup, count, size } = client.opts;
   if (warmup > 0) await streamPhase(client, warmup);
+  markTimed("start");
   const start = performance.now();
   await streamPhase(client, count);
+  markTimed("end");
   return streamResult(count, size, (performance.now() - start) / 1000);
 }
 

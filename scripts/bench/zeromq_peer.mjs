@@ -26,6 +26,7 @@ import {
   opCodeAt,
 } from "./frames.mjs";
 import {
+  markTimed,
   parsePeerArgs,
   pingPongResult,
   printReady,
@@ -141,7 +142,10 @@ async function runClient(opts) {
     const latencies = new Float64Array(count);
     let start = performance.now();
     for (let i = 0; i < warmup + count; i++) {
-      if (i === warmup) start = performance.now();
+      if (i === warmup) {
+        markTimed("start");
+        start = performance.now();
+      }
       const t0 = performance.now();
       await sock.send(frame(i + 1));
       const reply = await receiveOne(sock);
@@ -154,6 +158,7 @@ async function runClient(opts) {
       }
       if (i >= warmup) latencies[i - warmup] = performance.now() - t0;
     }
+    markTimed("end");
     printResult(pingPongResult(latencies, (performance.now() - start) / 1000));
   } else {
     let mid = 1;
@@ -162,8 +167,10 @@ async function runClient(opts) {
       check(await receiveOne(sock), OP_RESPONSE);
     };
     if (warmup > 0) await phase(warmup);
+    markTimed("start");
     const start = performance.now();
     await phase(count);
+    markTimed("end");
     printResult(streamResult(count, opts.size, (performance.now() - start) / 1000));
   }
   sock.close();
