@@ -189,7 +189,11 @@ async function pingPong({ ampe, g, channel, body, opts }: Client): Promise<objec
     if (i >= warmup) latencies[i - warmup] = performance.now() - t0;
   }
   markTimed("end");
-  return pingPongResult(latencies, (performance.now() - start) / 1000, mode);
+  return pingPongResult(
+    latencies,
+    (performance.now() - start) / 1000,
+    mode === "paced" ? mode : "pingpong",
+  );
 }
 
 async function stream(client: Client): Promise<object> {
