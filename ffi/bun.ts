@@ -1,16 +1,19 @@
 /**
  * The Bun adapter: opens the library with `bun:ffi`.
  *
- * bun:ffi has no asynchronous calls, so the park runs on worker threads that
- * open the same library and block in `tofu_poller_park`, then post the result
- * back. One worker serves one park at a time; idle workers are kept for the
- * next park and never keep the process alive.
+ * bun:ffi has no asynchronous calls. On the main thread engines wait through
+ * the library's waiter thread, which calls back through a thread-safe
+ * JSCallback (25 µs per wake-up here). Inside a Worker, whose termination
+ * would free that callback under the waiter, the park runs on worker threads
+ * that open the same library and block in `tofu_poller_park`, then post the
+ * result back (30-36 µs). One worker serves one park at a time; idle workers
+ * are kept for the next park and never keep the process alive.
  *
  * @module
  */
 
-import { Worker } from "node:worker_threads";
-import { bunDlopen } from "./bun_ffi.ts";
+import { isMainThread, Worker } from "node:worker_threads";
+import { bunDlopen, bunThreadSafeCallback } from "./bun_ffi.ts";
 import { type OpenedLibrary } from "./native_binding.ts";
 
 /** One worker thread that runs one park at a time. */
@@ -76,8 +79,26 @@ export function openBunLibrary(path: string): OpenedLibrary {
   const lib = bunDlopen(path);
   const idle: ParkWorker[] = [];
   const all: ParkWorker[] = [];
+  // bun:ffi callbacks keep nothing alive: a referenced timer that never fires
+  // does, while waiters run.
+  let keepAlive: ReturnType<typeof setInterval> | undefined;
   return {
     symbols: lib.symbols,
+    // Waiter threads only on the main thread: terminating a Worker frees its
+    // JSCallbacks, and a waiter calling one afterwards crashes the process.
+    threadSafeCallback: isMainThread
+      ? (fn) => {
+        const callback = bunThreadSafeCallback(fn);
+        return { pointer: callback.ptr, close: () => callback.close() };
+      }
+      : undefined,
+    keepAlive(on) {
+      if (on && keepAlive === undefined) keepAlive = setInterval(() => {}, 2 ** 30);
+      if (!on && keepAlive !== undefined) {
+        clearInterval(keepAlive);
+        keepAlive = undefined;
+      }
+    },
     park(poller, timeoutMs) {
       let worker = idle.pop();
       if (worker === undefined) {

@@ -93,6 +93,17 @@ export interface Native {
    * At most one park per poller may be pending.
    */
   pollerPark(poller: number, timeoutMs: number): Promise<number>;
+  /**
+   * Starts the poller's waiter: a native thread that, after each
+   * `waiterArm`, waits for readiness (or a wake) off the JS thread and then
+   * runs `onReady` on the JS thread, once. While a waiter runs, the process
+   * stays alive. `pollerDestroy` stops it. Returns 0 or a negative code.
+   */
+  waiterStart(poller: number, onReady: () => void): number;
+  /** Lets the waiter wait once more (cheap, never blocks); arming twice changes nothing. */
+  waiterArm(poller: number): number;
+  /** Resolves once the waiter of a destroyed poller has stopped for good (at once without one). */
+  waiterStopped(poller: number): Promise<void>;
   /** Interrupts a park or wait of the poller (or the next one); wakes coalesce. */
   pollerWake(poller: number): number;
   /** The 8 raw-mask constants of a backend: [IN, OUT, ERR, HUP, NVAL, RDHUP, EOF, ERROR]. */

@@ -10,7 +10,18 @@
  */
 
 import { type Native, NativeError } from "./native.ts";
-import type { NativeSymbols } from "./symbols.ts";
+import type { CallbackPointer, NativeSymbols } from "./symbols.ts";
+
+/**
+ * A JavaScript function that native threads may call: the call runs it on the
+ * JS thread, as a task of the event loop.
+ */
+export interface ThreadSafeCallback {
+  /** The code pointer to hand to `tofu_waiter_start`. */
+  readonly pointer: CallbackPointer;
+  /** Frees it; no thread may call it afterwards. */
+  close(): void;
+}
 
 /** What a runtime adapter hands to {@linkcode NativeBinding}. */
 export interface OpenedLibrary {
@@ -18,8 +29,33 @@ export interface OpenedLibrary {
   readonly symbols: NativeSymbols;
   /** Runs `tofu_poller_park` off the JS thread; the JS event loop keeps running. */
   park(poller: number, timeoutMs: number): Promise<number>;
+  /**
+   * Makes a `void (int32 poller, int32 event)` callback that native threads
+   * may call, or is undefined where waiter threads are not safe to use (then
+   * engines park instead).
+   */
+  readonly threadSafeCallback:
+    | ((fn: (poller: number, event: number) => void) => ThreadSafeCallback)
+    | undefined;
+  /** Keeps the process alive (true) or lets it exit (false) while waiters run. */
+  keepAlive(on: boolean): void;
   /** Frees the library and any helper thread; called once, with no park pending. */
   close(): void;
+}
+
+/** `tofu_waiter_start`'s callback events (native/tofu.h). */
+const WAITER_READY = 1;
+const WAITER_STOPPED = 2;
+/** After its last callback a waiter thread needs a moment to return out of it. */
+const WAITER_EXIT_CHECK_MS = 1;
+
+/** One started waiter: who to tell, and who waits for its end. */
+interface WaiterEntry {
+  /** The waiter's number (`tofu_waiter_gone`). */
+  id: number;
+  onReady: () => void;
+  stopped: Promise<void>;
+  markStopped: () => void;
 }
 
 /** Capacity of the buffer `udsPath` reads into: larger than any OS's `sun_path`. */
@@ -52,6 +88,24 @@ export class NativeBinding implements Native {
   #users = 1;
   #pendingParks = 0;
   #closed = false;
+  /** One callback serves every waiter of this library; made with the first one. */
+  #callback: ThreadSafeCallback | null = null;
+  readonly #waiters = new Map<number, WaiterEntry>();
+  /** Waiters stopped whose threads may still be returning from their last callback. */
+  #exitingWaiters = 0;
+  #onWaiterEvent = (poller: number, event: number): void => {
+    const entry = this.#waiters.get(poller);
+    if (entry === undefined) return;
+    if (event === WAITER_READY) {
+      entry.onReady();
+      return;
+    }
+    if (event !== WAITER_STOPPED) return;
+    this.#waiters.delete(poller);
+    this.#exitingWaiters++;
+    if (this.#waiters.size === 0) this.#lib.keepAlive(false);
+    this.#whenThreadGone(entry);
+  };
   #parkDone = (result: number): number => {
     this.#pendingParks--;
     this.#closeWhenIdle();
@@ -163,6 +217,42 @@ export class NativeBinding implements Native {
     return this.#lib.park(poller, timeoutMs).then(this.#parkDone, this.#parkFailed);
   }
 
+  /**
+   * Starts the poller's waiter thread: after each `waiterArm` it waits for
+   * readiness off the JS thread and then runs `onReady` on the JS thread.
+   * Returns 0 or a negative code.
+   */
+  waiterStart(poller: number, onReady: () => void): number {
+    const make = this.#lib.threadSafeCallback;
+    if (this.#closed || make === undefined) return NativeError.inval;
+    this.#callback ??= make(this.#onWaiterEvent);
+    let markStopped = () => {};
+    const stopped = new Promise<void>((resolve) => markStopped = resolve);
+    const entry = { id: -1, onReady, stopped, markStopped };
+    this.#waiters.set(poller, entry);
+    const id = this.#s.tofu_waiter_start(poller, this.#callback.pointer);
+    if (id < 0) {
+      this.#waiters.delete(poller);
+      return id;
+    }
+    entry.id = id;
+    if (this.#waiters.size === 1) this.#lib.keepAlive(true);
+    return 0;
+  }
+
+  /** Lets the waiter wait once more; `onReady` runs when something is ready. */
+  waiterArm(poller: number): number {
+    return this.#s.tofu_waiter_arm(poller);
+  }
+
+  /**
+   * Resolves once the waiter of `poller` (stopped by `pollerDestroy`) has
+   * made its last call and its thread is gone; at once if it has none.
+   */
+  waiterStopped(poller: number): Promise<void> {
+    return this.#waiters.get(poller)?.stopped ?? Promise.resolve();
+  }
+
   /** Interrupts a park or wait of the poller (or the next one). */
   pollerWake(poller: number): number {
     return this.#s.tofu_poller_wake(poller);
@@ -251,9 +341,31 @@ export class NativeBinding implements Native {
     this.#closeWhenIdle();
   }
 
+  /**
+   * Marks the waiter stopped once its thread has returned from its last
+   * callback (only then may the callback be freed). With Deno the thread waits
+   * in that call until the JS thread has run it, so it is checked in a later
+   * task, not now.
+   */
+  #whenThreadGone(entry: WaiterEntry): void {
+    const check = () => {
+      if (this.#s.tofu_waiter_gone(entry.id) === 0) {
+        setTimeout(check, WAITER_EXIT_CHECK_MS);
+        return;
+      }
+      this.#exitingWaiters--;
+      entry.markStopped();
+      this.#closeWhenIdle();
+    };
+    setTimeout(check, 0);
+  }
+
   #closeWhenIdle(): void {
     if (this.#users > 0 || this.#pendingParks > 0 || this.#closed) return;
+    if (this.#waiters.size > 0 || this.#exitingWaiters > 0) return;
     this.#closed = true;
+    this.#callback?.close();
+    this.#callback = null;
     this.#lib.close();
   }
 }

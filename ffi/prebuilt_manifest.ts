@@ -14,7 +14,7 @@ export const PREBUILT_VERSION = "0.1.0";
 
 /** SHA-256 of the native sources every prebuilt library was built from. */
 export const PREBUILT_SOURCE_HASH =
-  "c5d57a2adcc29200c43f4c5fb6081db085805913938bf505b7ba98f23593e042";
+  "cbd09318e1deddb1798ddcf2625795d6af581cae0025de5dc2b6526611ddb2bf";
 
 /** One prebuilt library: its path under `ffi/prebuilt/` and the SHA-256 of its bytes. */
 export interface PrebuiltFile {
@@ -28,7 +28,7 @@ export interface PrebuiltFile {
 export const PREBUILT_FILES: Readonly<Record<string, PrebuiltFile>> = {
   "linux-x64-gnu": {
     file: "linux-x64-gnu/libtofu.so",
-    sha256: "344e27d1341d835cab0ed6d74f6bf92421f7d5039299c8fa274c357a6221d13b",
+    sha256: "1a371e03bcf7487b3d9c448ad39ac905c49f87ee08d4c2f593fc9981b02109ef",
   },
   "linux-arm64-gnu": {
     file: "linux-arm64-gnu/libtofu.so",

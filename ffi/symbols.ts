@@ -5,16 +5,17 @@
  * (`params` and `result`) from which the Deno adapter derives
  * `{ parameters, result }` and the Bun adapter `{ args, returns }`. Only two
  * value types cross the boundary: `i32` scalars and `buffer`s (typed arrays
- * that the caller owns for the duration of the call).
+ * that the caller owns for the duration of the call); and, once per process
+ * for the waiter, a `function` (a thread-safe callback's code pointer).
  *
  * @module
  */
 
 /** The ABI version this TypeScript side speaks (`TOFU_ABI_VERSION` of `native/tofu.h`). */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 /** A value type that may cross the native boundary. */
-export type NeutralType = "i32" | "buffer";
+export type NeutralType = "i32" | "buffer" | "function";
 
 /** One native function in neutral form. */
 export interface NeutralSymbol {
@@ -52,6 +53,9 @@ export const SYMBOLS = {
   tofu_poller_park: { params: ["i32", "i32"], result: "i32" },
   tofu_poller_wake: { params: ["i32"], result: "i32" },
   tofu_mask_bits: { params: ["i32", "buffer", "i32"], result: "i32" },
+  tofu_waiter_start: { params: ["i32", "function"], result: "i32" },
+  tofu_waiter_arm: { params: ["i32"], result: "i32" },
+  tofu_waiter_gone: { params: ["i32"], result: "i32" },
 
   tofu_tcp_listen: { params: ["buffer", "i32", "i32", "i32"], result: "i32" },
   tofu_tcp_connect: { params: ["buffer", "i32", "i32"], result: "i32" },
@@ -77,7 +81,12 @@ export type SymbolName = keyof typeof SYMBOLS;
 export const PARK_SYMBOL = "tofu_poller_park" satisfies SymbolName;
 
 /** The JavaScript type of an argument of the given neutral type. */
-type ArgOf<T extends NeutralType> = T extends "i32" ? number : Uint8Array | Int32Array;
+type ArgOf<T extends NeutralType> = T extends "i32" ? number
+  : T extends "buffer" ? Uint8Array | Int32Array
+  : CallbackPointer;
+
+/** A thread-safe callback's code pointer, as the runtime represents it (opaque here). */
+export type CallbackPointer = unknown;
 
 /** The JavaScript argument list of a neutral parameter list. */
 type ArgsOf<P extends readonly NeutralType[]> = { -readonly [I in keyof P]: ArgOf<P[I]> };

@@ -8,6 +8,7 @@
 
 #include "sock.h"
 #include "tofu.h"
+#include "waiter.h"
 
 static const struct tofu_backend *find_backend(int32_t id) {
   switch (id) {
@@ -64,6 +65,7 @@ static int32_t resolve_backend(int32_t id, const struct tofu_backend **out) {
 static void free_poller(struct tofu_object *obj) {
   struct tofu_poller *p = (struct tofu_poller *)obj;
   p->backend->close(p);
+  tofu_waiter_free(p);
   tofu_wake_close(&p->wake);
   tofu_mutex_fini(&p->lock);
   free(p->regs);
@@ -131,6 +133,7 @@ TOFU_API int32_t tofu_poller_destroy(int32_t poller) {
   /* A thread parked on p holds its own reference: wake it, and the last
    * reference frees the poller. */
   atomic_store(&p->destroyed, 1);
+  tofu_waiter_stop(p);
   tofu_wake_signal(&p->wake);
   tofu_handle_release(&p->base);
   return TOFU_OK;

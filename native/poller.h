@@ -65,6 +65,7 @@ struct tofu_poller {
   int32_t reg_count;
   int32_t reg_capacity;
   void *state; /* the backend's own data */
+  struct tofu_waiter *waiter; /* set once by tofu_waiter_start, freed with the poller */
 };
 
 /* Backends compiled into this library, by OS. */

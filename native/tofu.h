@@ -24,7 +24,7 @@
 #define TOFU_API __attribute__((visibility("default")))
 #endif
 
-#define TOFU_ABI_VERSION 2
+#define TOFU_ABI_VERSION 3
 
 /* ---- error codes (platform-neutral; errno and WSA codes map onto these) -- */
 #define TOFU_OK 0
@@ -123,6 +123,33 @@ TOFU_API int32_t tofu_poller_park(int32_t poller, int32_t timeout_ms);
 /* Interrupts a park or wait in progress, or the next one if none is; callable
  * from any thread; many wakes before a wait coalesce into one. */
 TOFU_API int32_t tofu_poller_wake(int32_t poller);
+/* ---- waiter: waiting off the calling thread, with a callback ------------ */
+/* What a waiter passes to its callback. */
+#define TOFU_WAITER_READY 1   /* something is ready or the poller was woken */
+#define TOFU_WAITER_STOPPED 2 /* the last call: the waiter has stopped for good */
+/* A waiter's callback, called on the waiter's own thread with the poller's
+ * handle, so that one callback can serve every poller of a process. */
+typedef void (*tofu_ready_fn)(int32_t poller, int32_t event);
+/* Starts the poller's waiter: a thread of its own that, each time it is
+ * armed, parks on the poller (as tofu_poller_park does: consuming nothing)
+ * and then calls callback(TOFU_WAITER_READY). It is armed by tofu_waiter_arm
+ * only, so it calls back at most once per arm; an arm made while the callback
+ * runs is kept. tofu_poller_destroy stops it: it then calls
+ * callback(TOFU_WAITER_STOPPED) once, last, and exits; the callback must stay
+ * callable until then. Returns the waiter's number (>= 0, see
+ * tofu_waiter_gone). One waiter per poller (a second start: TOFU_E_INVAL);
+ * TOFU_E_NOMEM if the thread cannot be made. Meant for runtimes whose
+ * callbacks can be called from any thread (Deno's thread-safe
+ * UnsafeCallback, Bun's thread-safe JSCallback). */
+TOFU_API int32_t tofu_waiter_start(int32_t poller, tofu_ready_fn callback);
+/* Lets the waiter park once more (see tofu_waiter_start); cheap, never
+ * blocks; arming an armed waiter changes nothing. TOFU_E_INVAL without a
+ * waiter. */
+TOFU_API int32_t tofu_waiter_arm(int32_t poller);
+/* 1 once the waiter that tofu_waiter_start numbered `waiter` has returned
+ * from its last callback (so a runtime may free the callback; the number is
+ * then released), 0 while it runs, TOFU_E_INVAL for an unknown number. */
+TOFU_API int32_t tofu_waiter_gone(int32_t waiter);
 /* Describes the raw masks of `backend` so TypeScript can translate them:
  * writes 8 int32 into out: [IN, OUT, ERR, HUP, NVAL, RDHUP, EOF, ERROR].
  * For epoll/poll/wsapoll the first six are the OS bit values (0 when absent);

@@ -64,6 +64,12 @@ export interface EngineConfig {
   udsPathLimit: number;
   /** After activity, keep polling this long (µs) before parking; 0 = park at once. */
   spinMicros: number;
+  /**
+   * How the engine waits off the JS thread: "waiter" = a native thread that
+   * calls back (the default); "park" = a park call run by the runtime off the
+   * JS thread (a Deno nonblocking call, a Bun worker), kept for comparison.
+   */
+  wake: "waiter" | "park";
 }
 
 const EngineState = { running: 0, destroying: 1, destroyed: 2 } as const;
@@ -102,6 +108,15 @@ export class Engine {
   #moreWork = false;
   readonly #spin: SpinPolicy;
   #park: Promise<void> | null = null;
+  readonly #wake: "waiter" | "park";
+  /** The waiter thread: not started yet, running, or failed to start (then the engine parks). */
+  #waiter: "none" | "running" | "failed" = "none";
+  /** The waiter is armed: a turn comes when something is ready. */
+  #armed = false;
+  readonly #onReady = () => {
+    this.#armed = false;
+    this.#schedule();
+  };
   #destroyed: Promise<void> | null = null;
   readonly #turn = () => this.#runTurn();
 
@@ -118,6 +133,7 @@ export class Engine {
     this.#core = core;
     this.#udsPathLimit = config.udsPathLimit;
     this.#spin = new SpinPolicy(config.spinMicros);
+    this.#wake = config.wake;
     // Resume starved channels in a later turn, not a microtask: the app first
     // drains what is queued and puts it back, so reading resumes with a full
     // pool instead of one message at a time.
@@ -216,6 +232,8 @@ export class Engine {
       await this.#park;
     }
     this.#core.destroy();
+    // The waiter's last call must come before its callback may be freed.
+    await this.#core.waiterStopped();
     this.#state = EngineState.destroyed;
     // The library closes once every user has let go of it and no park is pending.
     this.#native.unload();
@@ -236,7 +254,18 @@ export class Engine {
   }
 
   #parkUntilReady(): void {
-    if (this.#park !== null || !this.running) return;
+    if (!this.running) return;
+    if (this.#wake === "waiter" && this.#waiter !== "failed") {
+      if (this.#armed) return;
+      if (this.#waiter === "none") {
+        this.#waiter = this.#core.startWaiter(this.#onReady) < 0 ? "failed" : "running";
+        if (this.#waiter === "failed") return this.#parkUntilReady();
+      }
+      this.#armed = true;
+      this.#core.arm();
+      return;
+    }
+    if (this.#park !== null) return;
     this.#park = this.#core.park(-1).then(() => {
       this.#park = null;
       this.#schedule();

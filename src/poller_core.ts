@@ -128,6 +128,24 @@ export class PollerCore {
     return this.#native.pollerPark(this.#poller, timeoutMs);
   }
 
+  /**
+   * Starts the native waiter thread: after each `arm`, `onReady` runs on the
+   * JS thread once something may be ready. Returns 0 or a negative code.
+   */
+  startWaiter(onReady: () => void): number {
+    return this.#native.waiterStart(this.#poller, onReady);
+  }
+
+  /** Lets the waiter wait once more. */
+  arm(): number {
+    return this.#native.waiterArm(this.#poller);
+  }
+
+  /** Resolves once the waiter has stopped for good (after `destroy`). */
+  waiterStopped(): Promise<void> {
+    return this.#native.waiterStopped(this.#poller);
+  }
+
   /** Interrupts a pending park. */
   wake(): void {
     this.#native.pollerWake(this.#poller);

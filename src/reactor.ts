@@ -129,6 +129,8 @@ export class Reactor implements AsyncDisposable {
           maxPoolMsgs: pool.maxPoolMsgs,
           udsPathLimit: udsPathLimit(),
           spinMicros: spinMicrosOf(options.spinMicros),
+          // Undocumented, for benchmarks: TOFU_WAKE=park waits the old way.
+          wake: readEnv("TOFU_WAKE") === "park" ? "park" : "waiter",
         });
         return new Reactor(engine);
       } catch (err) {
