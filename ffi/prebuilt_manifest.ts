@@ -14,7 +14,7 @@ export const PREBUILT_VERSION = "0.1.0";
 
 /** SHA-256 of the native sources every prebuilt library was built from. */
 export const PREBUILT_SOURCE_HASH =
-  "cbd09318e1deddb1798ddcf2625795d6af581cae0025de5dc2b6526611ddb2bf";
+  "770870f80f78c3d82e046f6cce9bcf11fa56eb89577984f4a240a0645a604c77";
 
 /** One prebuilt library: its path under `ffi/prebuilt/` and the SHA-256 of its bytes. */
 export interface PrebuiltFile {
@@ -28,30 +28,30 @@ export interface PrebuiltFile {
 export const PREBUILT_FILES: Readonly<Record<string, PrebuiltFile>> = {
   "linux-x64-gnu": {
     file: "linux-x64-gnu/libtofu.so",
-    sha256: "1a371e03bcf7487b3d9c448ad39ac905c49f87ee08d4c2f593fc9981b02109ef",
+    sha256: "1383e6f0a78c96f30dae053bb025e35c04ae21b7ba8568abdcebb9820f7d5c4e",
   },
   "linux-arm64-gnu": {
     file: "linux-arm64-gnu/libtofu.so",
-    sha256: "ab56446f384b417f676747215e287cf2248d5b101d8c94f08455f59f1779c155",
+    sha256: "6dd9d5e01fb28daebeabab9e301b72cc97bb1672f959fc186cb8a30c25746dda",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libtofu.so",
-    sha256: "cd6685c317977010b91caa9813ae680e85709f26fe813b1ff080ca1e1f26b710",
+    sha256: "6ab18dc82e023dc942b3a5b0a012fc4d2209530bebb2f7c5421037048d81e808",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libtofu.so",
-    sha256: "68759f79e61a4c8c95017ddc8b07316c40ff15b5c85ff0419f8c349dda44b98b",
+    sha256: "e0f5f353a8174fba0634cbe1059874101e78c75d92487ae34533e4131c58fca3",
   },
   "darwin-x64": {
     file: "darwin-x64/libtofu.dylib",
-    sha256: "1f421b8046ede6aac2584a50d3f15d2ee6d0b9269b9fa7baae67df2e417d8051",
+    sha256: "de0ec78b61dbd071fc47b1b40bf35646121439471baa47af122cf78fff62655e",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libtofu.dylib",
-    sha256: "2fde8b5834c5102481bbf08084b0cc26aa3ec89286cba2da9f42a546ed6fd14a",
+    sha256: "f6d66790fbadf3960bf200ad692112e630f7bcda880295da00c4001468bee810",
   },
   "windows-x64": {
     file: "windows-x64/tofu.dll",
-    sha256: "b47b4ad8626b59a5c2c9f873288ec50f8063ce84236570c9131660874f6feb25",
+    sha256: "3b9b80de08002612b094025acbdde970a9e2eec656035c2087a3857f727b4098",
   },
 };

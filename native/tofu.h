@@ -143,7 +143,7 @@ typedef void (*tofu_ready_fn)(int32_t poller, int32_t event);
  * UnsafeCallback, Bun's thread-safe JSCallback). */
 TOFU_API int32_t tofu_waiter_start(int32_t poller, tofu_ready_fn callback);
 /* Lets the waiter park once more (see tofu_waiter_start); cheap, never
- * blocks; arming an armed waiter changes nothing. TOFU_E_INVAL without a
+ * blocks; arming again before the waiter has taken the arm changes nothing. TOFU_E_INVAL without a
  * waiter. */
 TOFU_API int32_t tofu_waiter_arm(int32_t poller);
 /* 1 once the waiter that tofu_waiter_start numbered `waiter` has returned

@@ -24,7 +24,7 @@ import { DecodeResult } from "./frame_decoder.ts";
 import { type AllocationStrategy, Pool } from "./pool.ts";
 import { parseAddress } from "./address.ts";
 import { appendHeader } from "./text_headers.ts";
-import { type Native, NativeError } from "./native_port.ts";
+import { BackendId, type Native, NativeError } from "./native_port.ts";
 import { type Pollable, PollerCore } from "./poller_core.ts";
 import { Trigger } from "./triggers.ts";
 import { ChannelNumbers } from "./channel_numbers.ts";
@@ -132,7 +132,7 @@ export class Engine {
     }
     this.#core = core;
     this.#udsPathLimit = config.udsPathLimit;
-    this.#spin = new SpinPolicy(config.spinMicros);
+    this.#spin = new SpinPolicy(config.spinMicros, undefined, scansEverySocket(core.backend));
     this.#wake = config.wake;
     // Resume starved channels in a later turn, not a microtask: the app first
     // drains what is queued and puts it back, so reading resumes with a full
@@ -282,7 +282,8 @@ export class Engine {
     const started = slice > 0 ? performance.now() : 0;
     const more = this.#core.poll(slice, ready);
     if (slice > 0 && ready.length === 0) this.#spin.emptySliceTook(performance.now() - started);
-    const busy = ready.length > 0 || this.#inboxStores.length > 0;
+    const arrived = ready.length > 0;
+    const busy = arrived || this.#inboxStores.length > 0;
     this.#processInbox();
     if (this.#starved.size > 0 && this.pool.idle > 0) this.#resumeStarved();
     for (let i = 0; i < ready.length; i++) {
@@ -309,7 +310,7 @@ export class Engine {
     const again = more || this.#moreWork || this.#inboxStores.length > 0;
     this.#moreWork = false;
     if (again) return this.#scheduleLater();
-    if (this.#spin.keepWatching(busy)) return this.#scheduleLater();
+    if (this.#spin.keepWatching(busy, arrived)) return this.#scheduleLater();
     this.#parkUntilReady();
   }
 
@@ -832,6 +833,11 @@ function shutdown(action: string): AmpeError {
     AmpeStatus.shutdownStarted,
     `Cannot ${action}: the engine or channel group was destroyed`,
   );
+}
+
+/** True for backends whose every poll scans every registered socket (poll, WSAPoll). */
+function scansEverySocket(backend: number): boolean {
+  return backend === BackendId.poll || backend === BackendId.wsapoll;
 }
 
 /** [N4]: why a connect failed, from the native code. */

@@ -8,6 +8,14 @@
  * Between polls and slices the event loop runs; a slice holds it at most
  * about twice `SLICE_MICROS` (kernel timer slack).
  *
+ * A spin pays only when the next message comes within it. The policy
+ * therefore learns the usual gap between arrivals (an average that follows the
+ * traffic within a few messages) and watches only about twice that gap: at a paced load whose gaps are longer than `spinMicros` (a
+ * request every millisecond) it parks at once, and spins only where messages
+ * follow each other closely (10 000/s, saturated ping-pong, streaming). The
+ * first, polling part is used only when messages come within it; otherwise
+ * the engine sleeps in slices, which cost almost no CPU.
+ *
  * @module
  */
 
@@ -27,6 +35,12 @@ const TOO_LONG_IN_A_ROW = 16;
  */
 export const SLICE_RETRY_MS = 5_000;
 const SLICE_RETRY_MAX_MS = 60_000;
+/** The window watched after activity is this many times the usual gap... */
+const GAP_MARGIN = 2;
+/** ...but at least this long (ms), for bursty traffic whose gaps vary. */
+const MIN_WINDOW_MS = 0.05;
+/** Each new gap moves the usual gap by this fraction of the difference. */
+const GAP_WEIGHT = 0.25;
 
 /** The spin-then-park decision of one engine. */
 export class SpinPolicy {
@@ -46,14 +60,27 @@ export class SpinPolicy {
   /** While slices are off: when to try them again (ms, performance.now). */
   #slicesBackAt = 0;
   #retryMs: number;
+  /** Skip the polling part: each poll scans every socket (poll, WSAPoll). */
+  readonly #pollsScan: boolean;
+  /** The usual gap (ms) between turns that found something arrived. */
+  #usualGapMs = 0;
+  /** When something last arrived (ms; 0 = never). */
+  #lastArrivalAt = 0;
 
   /**
-   * `spinMicros` = how long to keep watching after activity; 0 = always park
-   * at once. `retryMs` = the first wait before slices are tried again.
+   * `spinMicros` = the longest watch after activity; 0 = always park at once.
+   * `retryMs` = the first wait before slices are tried again. `pollsScan`:
+   * the backend scans every socket per poll, so the polling part is skipped.
    */
-  constructor(spinMicros: number, retryMs = SLICE_RETRY_MS) {
+  constructor(spinMicros: number, retryMs = SLICE_RETRY_MS, pollsScan = false) {
     this.#spinMs = spinMicros / 1000;
     this.#retryMs = retryMs;
+    this.#pollsScan = pollsScan;
+  }
+
+  /** The usual gap between arrivals (µs), as learned so far. */
+  get usualGapMicros(): number {
+    return this.#usualGapMs * 1000;
   }
 
   /**
@@ -82,19 +109,40 @@ export class SpinPolicy {
     }
   }
 
-  /** After a turn with nothing left to do: true = turn again soon (spin), false = park. */
-  keepWatching(busy: boolean): boolean {
+  /**
+   * After a turn with nothing left to do: true = turn again soon (spin),
+   * false = park. `busy`: the turn did something; `arrived`: the OS reported
+   * activity (the arrivals whose gaps decide how long a spin pays).
+   */
+  keepWatching(busy: boolean, arrived = busy): boolean {
     if (this.#spinMs === 0) return false;
     const now = performance.now();
+    if (arrived) this.#learnGap(now);
     if (busy) {
       if (!this.#slicesWork && now >= this.#slicesBackAt) {
         this.#slicesWork = true;
         this.#tooLong = 0;
       }
-      this.#fastUntil = now + Math.min(this.#spinMs, FAST_SPIN_MS);
-      this.#spinUntil = this.#slicesWork ? now + this.#spinMs : this.#fastUntil;
+      const window = this.#window();
+      const fast = this.#pollsScan || this.#usualGapMs > FAST_SPIN_MS ? 0 : FAST_SPIN_MS;
+      this.#fastUntil = now + Math.min(window, fast);
+      this.#spinUntil = this.#slicesWork ? now + window : this.#fastUntil;
     }
     this.#spinning = now < this.#spinUntil;
     return this.#spinning;
+  }
+
+  /** How long to watch after activity (ms): about twice the usual gap, 0 when that is too long. */
+  #window(): number {
+    const wanted = Math.max(MIN_WINDOW_MS, GAP_MARGIN * this.#usualGapMs);
+    return wanted > this.#spinMs ? 0 : wanted;
+  }
+
+  /** An arrival ends a gap: it moves the usual gap towards it. */
+  #learnGap(now: number): void {
+    if (this.#lastArrivalAt > 0) {
+      this.#usualGapMs += (now - this.#lastArrivalAt - this.#usualGapMs) * GAP_WEIGHT;
+    }
+    this.#lastArrivalAt = now;
   }
 }

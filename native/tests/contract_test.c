@@ -33,6 +33,7 @@
 #endif
 
 #include <stdint.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,9 @@
   X(tofu_poller_park)                                                                              \
   X(tofu_poller_wake)                                                                              \
   X(tofu_mask_bits)                                                                                \
+  X(tofu_waiter_start)                                                                             \
+  X(tofu_waiter_arm)                                                                               \
+  X(tofu_waiter_gone)                                                                              \
   X(tofu_tcp_listen)                                                                               \
   X(tofu_tcp_connect)                                                                              \
   X(tofu_uds_listen)                                                                               \
@@ -101,6 +105,9 @@ TOFU_FUNCTIONS(DECLARE_POINTER)
 #define tofu_poller_park (*p_tofu_poller_park)
 #define tofu_poller_wake (*p_tofu_poller_wake)
 #define tofu_mask_bits (*p_tofu_mask_bits)
+#define tofu_waiter_start (*p_tofu_waiter_start)
+#define tofu_waiter_arm (*p_tofu_waiter_arm)
+#define tofu_waiter_gone (*p_tofu_waiter_gone)
 #define tofu_tcp_listen (*p_tofu_tcp_listen)
 #define tofu_tcp_connect (*p_tofu_tcp_connect)
 #define tofu_uds_listen (*p_tofu_uds_listen)
@@ -684,6 +691,75 @@ static void test_i_register_twice_and_modify_first(void) {
   tofu_close(c, 1);
   tofu_close(s, 1);
   tofu_poller_destroy(p);
+}
+
+/* The waiter: what its callback was told, counted per event. */
+static _Atomic int waiter_ready_calls, waiter_stopped_calls, waiter_last_poller;
+
+static void count_waiter_event(int32_t poller, int32_t event) {
+  atomic_store(&waiter_last_poller, poller);
+  if (event == TOFU_WAITER_READY) atomic_fetch_add(&waiter_ready_calls, 1);
+  if (event == TOFU_WAITER_STOPPED) atomic_fetch_add(&waiter_stopped_calls, 1);
+}
+
+/* Polls `counter` until it reaches `want` or ms pass. */
+static int reaches(_Atomic int *counter, int want, int ms) {
+  for (int i = 0; i < ms && atomic_load(counter) < want; i++) sleep_ms(1);
+  return atomic_load(counter) >= want;
+}
+
+/* The waiter calls back once per arm when something is ready, never unarmed,
+ * and once more with STOPPED when its poller is destroyed; then it is gone. */
+static void test_waiter(void) {
+  atomic_store(&waiter_ready_calls, 0);
+  atomic_store(&waiter_stopped_calls, 0);
+  int32_t p = tofu_poller_create(backend), c, s;
+  REQUIRE_OK(p);
+  if (!tcp_pair(&c, &s)) {
+    CHECK(!"tcp pair");
+    return;
+  }
+  CHECK_EQ(tofu_waiter_arm(p), TOFU_E_INVAL); /* no waiter yet */
+  CHECK_EQ(tofu_waiter_start(p, NULL), TOFU_E_INVAL);
+  int32_t id = tofu_waiter_start(p, count_waiter_event);
+  CHECK(id >= 0);
+  CHECK_EQ(tofu_waiter_start(p, count_waiter_event), TOFU_E_INVAL); /* one per poller */
+  CHECK_EQ(tofu_waiter_gone(id), 0);
+  CHECK_EQ(tofu_poller_register(p, s, 3, TOFU_INTEREST_READ), 0);
+  CHECK_EQ(tofu_waiter_arm(p), 0);
+  sleep_ms(30);
+  CHECK_EQ(atomic_load(&waiter_ready_calls), 0); /* nothing ready: no call */
+  CHECK_EQ(tofu_send(c, text("x"), 0, 1), 1);
+  CHECK(reaches(&waiter_ready_calls, 1, 2000));
+  CHECK_EQ(atomic_load(&waiter_last_poller), p);
+  sleep_ms(30);
+  CHECK_EQ(atomic_load(&waiter_ready_calls), 1); /* still ready, but not armed: no call */
+  CHECK_EQ(tofu_waiter_arm(p), 0);
+  CHECK(reaches(&waiter_ready_calls, 2, 2000)); /* level-triggered: ready at once */
+  sleep_ms(30);
+  CHECK_EQ(atomic_load(&waiter_ready_calls), 2);
+  uint8_t buf[8];
+  CHECK_EQ(tofu_recv(s, buf, 0, 8), 1);
+  CHECK_EQ(tofu_waiter_arm(p), 0);
+  CHECK_EQ(tofu_poller_wake(p), 0); /* a wake counts as ready too */
+  CHECK(reaches(&waiter_ready_calls, 3, 2000));
+  int32_t w[4];
+  tofu_poller_wait(p, w, 2, 0); /* consume the wake */
+  CHECK_EQ(tofu_waiter_arm(p), 0); /* armed and parked when destroyed */
+  sleep_ms(10);
+  CHECK_EQ(tofu_poller_destroy(p), 0);
+  CHECK(reaches(&waiter_stopped_calls, 1, 2000));
+  CHECK_EQ(atomic_load(&waiter_ready_calls), 3);
+  int gone = 0;
+  for (int i = 0; i < 2000 && gone == 0; i++) {
+    gone = tofu_waiter_gone(id);
+    if (gone == 0) sleep_ms(1);
+  }
+  CHECK_EQ(gone, 1);
+  CHECK_EQ(tofu_waiter_gone(id), TOFU_E_INVAL); /* the number is released */
+  CHECK_EQ(tofu_waiter_arm(p), TOFU_E_BADHANDLE);
+  tofu_close(c, 1);
+  tofu_close(s, 1);
 }
 
 /* (j) the wake: nothing -> timeout; a wake -> a park returns 1 and the next
@@ -1727,6 +1803,7 @@ int main(int argc, char **argv) {
   run_case("S-113 h: listener with pending client is readable", test_h_listener_accept_ready);
   run_case("S-113 i: register twice, modify before register", test_i_register_twice_and_modify_first);
   run_case("S-113 j: wake, park, consume, coalesce", test_j_wake);
+  run_case("waiter: one call per arm, a last call when stopped", test_waiter);
   run_case("poller: wake from another thread", test_wake_from_other_thread);
   run_case("poller: a wake reaches the park despite wait(0) calls",
            test_wake_reaches_park_despite_waits);
