@@ -1,7 +1,7 @@
 // The engine's spin-then-park decision (src/spin_policy.ts): pure logic over the clock.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { FAST_SPIN_MS, SLICE_MICROS, SpinPolicy } from "../src/spin_policy.ts";
+import { SLICE_MICROS, SpinPolicy } from "../src/spin_policy.ts";
 
 /** Busy-waits `ms` (the policy reads performance.now; sleeping would be far coarser). */
 function pass(ms: number): void {
