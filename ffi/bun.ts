@@ -12,7 +12,8 @@
  * @module
  */
 
-import { isMainThread, Worker } from "node:worker_threads";
+import { Worker } from "node:worker_threads";
+import { onMainThread } from "./main_thread.ts";
 import { bunDlopen, bunThreadSafeCallback } from "./bun_ffi.ts";
 import { type OpenedLibrary } from "./native_binding.ts";
 
@@ -86,7 +87,7 @@ export function openBunLibrary(path: string): OpenedLibrary {
     symbols: lib.symbols,
     // Waiter threads only on the main thread: terminating a Worker frees its
     // JSCallbacks, and a waiter calling one afterwards crashes the process.
-    threadSafeCallback: isMainThread
+    threadSafeCallback: onMainThread()
       ? (fn) => {
         const callback = bunThreadSafeCallback(fn);
         return { pointer: callback.ptr, close: () => callback.close() };

@@ -3,13 +3,15 @@
  *
  * The park is the same C function declared a second time with
  * `nonblocking: true`: Deno runs it on its blocking thread pool and returns a
- * promise, so the JS thread never blocks. Deno gets no waiter thread (see
- * `threadSafeCallback` below).
+ * promise, so the JS thread never blocks. On the main thread engines wait
+ * through the library's waiter thread instead, which calls back through a
+ * thread-safe `UnsafeCallback`.
  *
  * @module
  */
 
-import { type OpenedLibrary } from "./native_binding.ts";
+import { onMainThread } from "./main_thread.ts";
+import { type OpenedLibrary, type ThreadSafeCallback } from "./native_binding.ts";
 import { type NativeSymbols, PARK_SYMBOL, type SymbolName, SYMBOLS } from "./symbols.ts";
 
 /** The Deno declaration of every symbol, derived from the neutral table. */
@@ -53,18 +55,41 @@ export function openDenoLibrary(path: string): OpenedLibrary {
   const lib = Deno.dlopen(path, declarations());
   // The one `function` parameter is typed opaquely in the neutral table.
   const symbols = lib.symbols as unknown as NativeSymbols;
+  const callbacks: Deno.UnsafeCallback<typeof WAITER_CALLBACK>[] = [];
+  let keepingAlive = false;
   return {
     symbols,
     park: lib.symbols.park_nonblocking,
-    // No waiter thread: a thread-safe UnsafeCallback is freed when a Worker is
-    // terminated, and a waiter calling it then crashes the process. The
-    // nonblocking park is Deno's own thread and waits as fast (26-30 µs per
-    // wake-up here, against 30 µs for the callback).
-    threadSafeCallback: undefined,
-    keepAlive() {},
+    // Waiter threads only on the main thread: terminating a Worker frees its
+    // callbacks, and a waiter calling one afterwards crashes the process.
+    // Workers park with a nonblocking call, which Deno runs on a thread of its
+    // own.
+    threadSafeCallback: onMainThread()
+      ? (fn): ThreadSafeCallback => {
+        const callback = Deno.UnsafeCallback.threadSafe(WAITER_CALLBACK, fn);
+        // A thread-safe callback starts referenced; keepAlive decides instead.
+        if (!keepingAlive) callback.unref();
+        callbacks.push(callback);
+        return {
+          pointer: callback.pointer,
+          close() {
+            callbacks.splice(callbacks.indexOf(callback), 1);
+            callback.close();
+          },
+        };
+      }
+      : undefined,
+    keepAlive(on) {
+      if (on === keepingAlive) return;
+      keepingAlive = on;
+      for (const callback of callbacks) on ? callback.ref() : callback.unref();
+    },
     close: () => lib.close(),
   };
 }
+
+/** `tofu_ready_fn`: `void (int32 poller, int32 event)`. */
+const WAITER_CALLBACK = { parameters: ["i32", "i32"], result: "void" } as const;
 
 /**
  * A sentence naming the Deno permission flags the loader may need and this

@@ -14,7 +14,7 @@ export const PREBUILT_VERSION = "0.1.0";
 
 /** SHA-256 of the native sources every prebuilt library was built from. */
 export const PREBUILT_SOURCE_HASH =
-  "770870f80f78c3d82e046f6cce9bcf11fa56eb89577984f4a240a0645a604c77";
+  "edb5c041aedc72352069a27b98c4f5546f36b024a10fa6032da4094ab9bd64c0";
 
 /** One prebuilt library: its path under `ffi/prebuilt/` and the SHA-256 of its bytes. */
 export interface PrebuiltFile {
@@ -28,30 +28,30 @@ export interface PrebuiltFile {
 export const PREBUILT_FILES: Readonly<Record<string, PrebuiltFile>> = {
   "linux-x64-gnu": {
     file: "linux-x64-gnu/libtofu.so",
-    sha256: "1383e6f0a78c96f30dae053bb025e35c04ae21b7ba8568abdcebb9820f7d5c4e",
+    sha256: "47f1dc9361e981ff8bd83d1a94cb3b99824f196d23924b93e4bc285a109bda24",
   },
   "linux-arm64-gnu": {
     file: "linux-arm64-gnu/libtofu.so",
-    sha256: "6dd9d5e01fb28daebeabab9e301b72cc97bb1672f959fc186cb8a30c25746dda",
+    sha256: "d5aa9fae7d2e7e08799a5501a640f62b73801ffc5f035866aa414b5690fd2516",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libtofu.so",
-    sha256: "6ab18dc82e023dc942b3a5b0a012fc4d2209530bebb2f7c5421037048d81e808",
+    sha256: "f81d06045c701b925459c814364599c44a907d6a09deba580cbf5f01cc567c5a",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libtofu.so",
-    sha256: "e0f5f353a8174fba0634cbe1059874101e78c75d92487ae34533e4131c58fca3",
+    sha256: "939b07c56a2dc8a9ec5e8f9da8e681cd8297d79a00033b8812fa0a7a1c8b8575",
   },
   "darwin-x64": {
     file: "darwin-x64/libtofu.dylib",
-    sha256: "de0ec78b61dbd071fc47b1b40bf35646121439471baa47af122cf78fff62655e",
+    sha256: "ab13b68a35b1b95b447f28156c52222d3e7bf42d3863d15fb1a006d9228efaf2",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libtofu.dylib",
-    sha256: "f6d66790fbadf3960bf200ad692112e630f7bcda880295da00c4001468bee810",
+    sha256: "7d955f314826bd3dce838f303633a780905ba68886d517fab7e59533b7aa5150",
   },
   "windows-x64": {
     file: "windows-x64/tofu.dll",
-    sha256: "3b9b80de08002612b094025acbdde970a9e2eec656035c2087a3857f727b4098",
+    sha256: "843116312d0ec93425bab285ac36c38ca7a292e4072610b40b77cce3a78635d9",
   },
 };

@@ -52,6 +52,10 @@ struct tofu_backend {
   void (*settle)(struct tofu_poller *p, uint64_t mark);
   /* The 8 raw-mask constants (see tofu_mask_bits). */
   void (*mask_bits)(int32_t out[8]);
+  /* Optional: a descriptor of the poller itself that is readable while it
+   * has something ready (epoll's own fd), so that a waiter can wait on it in
+   * an epoll set of its own; NULL where there is none. */
+  tofu_fd (*own_fd)(struct tofu_poller *p);
 };
 
 struct tofu_poller {

@@ -130,6 +130,8 @@ static void epoll_mask_bits(int32_t out[8]) {
   out[7] = 0;
 }
 
+static tofu_fd epoll_own_fd(struct tofu_poller *p) { return epfd_of(p); }
+
 const struct tofu_backend tofu_backend_epoll = {
     .id = TOFU_BACKEND_EPOLL,
     .open = epoll_open,
@@ -138,5 +140,6 @@ const struct tofu_backend tofu_backend_epoll = {
     .wait = epoll_wait_events,
     .park = epoll_park,
     .mask_bits = epoll_mask_bits,
+    .own_fd = epoll_own_fd,
 };
 #endif
