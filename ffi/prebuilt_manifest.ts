@@ -14,7 +14,7 @@ export const PREBUILT_VERSION = "0.1.0";
 
 /** SHA-256 of the native sources every prebuilt library was built from. */
 export const PREBUILT_SOURCE_HASH =
-  "edb5c041aedc72352069a27b98c4f5546f36b024a10fa6032da4094ab9bd64c0";
+  "e99654ade8081102bc7b107782cd879e8a31ea4e1de9433b1bb96dd98fa222d2";
 
 /** One prebuilt library: its path under `ffi/prebuilt/` and the SHA-256 of its bytes. */
 export interface PrebuiltFile {
@@ -28,30 +28,30 @@ export interface PrebuiltFile {
 export const PREBUILT_FILES: Readonly<Record<string, PrebuiltFile>> = {
   "linux-x64-gnu": {
     file: "linux-x64-gnu/libtofu.so",
-    sha256: "47f1dc9361e981ff8bd83d1a94cb3b99824f196d23924b93e4bc285a109bda24",
+    sha256: "e7ebf652a91d1adf734bef9d09c850fb20beb61c31b1abe6910742824e13dcc9",
   },
   "linux-arm64-gnu": {
     file: "linux-arm64-gnu/libtofu.so",
-    sha256: "d5aa9fae7d2e7e08799a5501a640f62b73801ffc5f035866aa414b5690fd2516",
+    sha256: "720c3255551d5d15b23f16d05a4f59cf4b60d1920b8454c1203a7515ed87f677",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libtofu.so",
-    sha256: "f81d06045c701b925459c814364599c44a907d6a09deba580cbf5f01cc567c5a",
+    sha256: "326ef0c351b9d534916f40961b5e469c535363a655fbf353079ce5efb1daa02d",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libtofu.so",
-    sha256: "939b07c56a2dc8a9ec5e8f9da8e681cd8297d79a00033b8812fa0a7a1c8b8575",
+    sha256: "18a2af9832caf64345a169ffaad97558b3217d6b59f81153e21c1276322baf91",
   },
   "darwin-x64": {
     file: "darwin-x64/libtofu.dylib",
-    sha256: "ab13b68a35b1b95b447f28156c52222d3e7bf42d3863d15fb1a006d9228efaf2",
+    sha256: "7530f6279698ad296030411da91ed49b5afbb740a9c6019d9bdb6ade1c10b528",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libtofu.dylib",
-    sha256: "7d955f314826bd3dce838f303633a780905ba68886d517fab7e59533b7aa5150",
+    sha256: "fabd035acb8e1bf46eb2c0033c7aa54f0810a85b990afc62e5de9aaf0dd1caaa",
   },
   "windows-x64": {
     file: "windows-x64/tofu.dll",
-    sha256: "843116312d0ec93425bab285ac36c38ca7a292e4072610b40b77cce3a78635d9",
+    sha256: "a4c50d27837dd4802b16616fb022656d2d7f5281c047487a028d69566e2f0f85",
   },
 };

@@ -84,8 +84,15 @@ struct poll_state {
   uint64_t generation;       /* bumped by every interest change */
   tofu_cond rebuilt;         /* broadcast when a park rebuilds or ends */
   int32_t settling;          /* closers waiting on `rebuilt` */
-  atomic_int own_busy;       /* 1 while a wait uses `own` */
-  struct poll_set own;       /* reused by wait so the hot path does not allocate */
+  /* What the last park found ready, as (token, revents) pairs, handed to the
+   * next peek so that one wake-up scans every descriptor once, not twice;
+   * valid only while the registrations are those the park polled. */
+  int32_t *found;
+  int32_t found_count;
+  int32_t found_capacity;
+  uint64_t found_generation;
+  atomic_int own_busy; /* 1 while a wait uses `own` */
+  struct poll_set own; /* reused by wait so the hot path does not allocate */
 };
 
 static struct poll_state *state_of(struct tofu_poller *p) { return p->state; }
@@ -118,6 +125,7 @@ static void poll_close(struct tofu_poller *p) {
   tofu_wake_close(&st->rebuild);
   tofu_cond_fini(&st->rebuilt);
   free_set(&st->own);
+  free(st->found);
   free(st);
   p->state = NULL;
 }
@@ -176,6 +184,15 @@ static int grow_set(struct poll_set *set, int32_t wanted) {
   return 1;
 }
 
+static int grow_found(struct poll_state *st, int32_t wanted) {
+  if (wanted <= st->found_capacity) return 1;
+  int32_t *found = realloc(st->found, (size_t)wanted * 2 * sizeof *found);
+  if (found == NULL) return 0;
+  st->found = found;
+  st->found_capacity = wanted;
+  return 1;
+}
+
 static void put_fd(struct poll_set *set, int32_t at, tofu_fd fd, short events, int32_t token) {
   set->fds[at].fd = fd;
   set->fds[at].events = events;
@@ -202,9 +219,41 @@ static int32_t build_set(struct tofu_poller *p, struct poll_set *set, int with_r
   return n;
 }
 
+/* A peek right after a park gets what the park found, if the registrations
+ * have not changed since; p->lock held. Returns the pair count, or -1 when
+ * there is nothing to hand over (then the caller polls). */
+static int32_t take_found(struct poll_state *st, int32_t *events, int32_t capacity) {
+  int32_t count = st->found_count;
+  st->found_count = 0;
+  if (count == 0 || st->found_generation != st->generation || count > capacity) return -1;
+  for (int32_t i = 0; i < 2 * count; i++) events[i] = st->found[i];
+  return count;
+}
+
+/* Records what a park's poll found ready (sockets only); p->lock held. */
+static void keep_found(struct poll_state *st, const struct poll_set *set, int32_t n,
+                       uint64_t generation) {
+  st->found_count = 0;
+  if (!grow_found(st, n)) return;
+  int32_t count = 0;
+  for (int32_t i = 2; i < n; i++) {
+    if (set->fds[i].revents == 0) continue;
+    st->found[2 * count] = set->tokens[i];
+    st->found[2 * count + 1] = (int32_t)(unsigned short)set->fds[i].revents;
+    count++;
+  }
+  st->found_count = count;
+  st->found_generation = generation;
+}
+
 static int32_t wait_with(struct tofu_poller *p, struct poll_set *set, int32_t *events,
                          int32_t capacity, int64_t timeout_us) {
   tofu_mutex_lock(&p->lock);
+  int32_t found = take_found(state_of(p), events, capacity);
+  if (found >= 0 && timeout_us == 0) {
+    tofu_mutex_unlock(&p->lock);
+    return found;
+  }
   int32_t n = build_set(p, set, 0);
   tofu_mutex_unlock(&p->lock);
   if (n < 0) return n;
@@ -254,6 +303,7 @@ static int32_t poll_park(struct tofu_poller *p, int32_t timeout_ms) {
   int32_t result;
   tofu_mutex_lock(&p->lock);
   me.built = st->generation; /* nothing removed before now can be in its arrays */
+  st->found_count = 0;       /* only this park's findings may be handed on */
   me.next = st->parks;
   st->parks = &me;
   tofu_mutex_unlock(&p->lock);
@@ -279,6 +329,12 @@ static int32_t poll_park(struct tofu_poller *p, int32_t timeout_ms) {
     }
     int rebuild = set.fds[1].revents != 0;
     if (ready > rebuild) { /* the wake or a socket: report, consume nothing */
+      /* A wake is left for the next real poll to consume. */
+      if (set.fds[0].revents == 0 && !rebuild) {
+        tofu_mutex_lock(&p->lock);
+        keep_found(st, &set, n, me.built);
+        tofu_mutex_unlock(&p->lock);
+      }
       result = 1;
       break;
     }

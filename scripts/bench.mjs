@@ -104,7 +104,7 @@ function describe(r) {
     : `  cpu ${n(r.cpuUs).toFixed(2)} µs (server ${n(r.cpuServerUs).toFixed(2)}, client ${
       n(r.cpuClientUs).toFixed(2)
     })`;
-  if (r.mode === "pingpong" || r.mode === "paced") {
+  if (r.mode === "pingpong" || r.mode === "paced" || r.mode === "crowd") {
     return `${rate(n(r.perSec))} rt/s  p50 ${n(r.p50Us).toFixed(1)} µs  p99 ${
       n(r.p99Us).toFixed(1)
     } µs${cpu}`;

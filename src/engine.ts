@@ -47,6 +47,8 @@ const POOL_EMPTY_INTERVAL_MS = 100;
 /** After an accept failure (e.g. descriptor limit) the listener rests this long. */
 const ACCEPT_PAUSE_MS = 100;
 const ACCEPT_BATCH = 64;
+/** A turn that only takes posts asks a scanning backend at most this often (ms). */
+const POLL_SCAN_INTERVAL_MS = 0.2;
 const encoder = new TextEncoder();
 /** Header added to a WelcomeResponse when the OS chose the address (port 0, empty UDS path). */
 export const LISTENING_ON = "~listening_on";
@@ -113,6 +115,9 @@ export class Engine {
   #waiter: "none" | "running" | "failed" = "none";
   /** The waiter is armed: a turn comes when something is ready. */
   #armed = false;
+  /** The backend scans every socket per poll (see `#peekNeeded`). */
+  readonly #scans: boolean;
+  #lastPeekAt = 0;
   readonly #onReady = () => {
     this.#armed = false;
     this.#schedule();
@@ -132,7 +137,8 @@ export class Engine {
     }
     this.#core = core;
     this.#udsPathLimit = config.udsPathLimit;
-    this.#spin = new SpinPolicy(config.spinMicros, undefined, scansEverySocket(core.backend));
+    this.#scans = scansEverySocket(core.backend);
+    this.#spin = new SpinPolicy(config.spinMicros, undefined, this.#scans);
     this.#wake = config.wake;
     // Resume starved channels in a later turn, not a microtask: the app first
     // drains what is queued and puts it back, so reading resumes with a full
@@ -280,7 +286,7 @@ export class Engine {
     const idle = this.#inboxStores.length === 0 && !(this.#starved.size > 0 && this.pool.idle > 0);
     const slice = idle ? this.#spin.sliceMicros() : 0;
     const started = slice > 0 ? performance.now() : 0;
-    const more = this.#core.poll(slice, ready);
+    const more = this.#peekNeeded(idle) ? this.#core.poll(slice, ready) : false;
     if (slice > 0 && ready.length === 0) this.#spin.emptySliceTook(performance.now() - started);
     const arrived = ready.length > 0;
     const busy = arrived || this.#inboxStores.length > 0;
@@ -312,6 +318,21 @@ export class Engine {
     if (again) return this.#scheduleLater();
     if (this.#spin.keepWatching(busy, arrived)) return this.#scheduleLater();
     this.#parkUntilReady();
+  }
+
+  /**
+   * Whether this turn asks the OS what is ready. Always, except on a backend
+   * whose every poll scans every socket (poll, WSAPoll), in a turn that only
+   * takes the app's posts shortly after a poll: what became ready since is
+   * found by the next poll, park or spin, and one scan per wake-up instead of
+   * one per turn keeps idle channels cheap.
+   */
+  #peekNeeded(idle: boolean): boolean {
+    if (!this.#scans) return true;
+    const now = performance.now();
+    if (!idle && now - this.#lastPeekAt < POLL_SCAN_INTERVAL_MS) return false;
+    this.#lastPeekAt = now;
+    return true;
   }
 
   #processInbox(): void {

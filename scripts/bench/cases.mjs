@@ -4,7 +4,9 @@
  * The benchmark cases: {ping-pong, stream} x {TCP, UDS} x {64 B, 4 KiB}
  * bodies; paced 64 B ping-pong at 1 000 and 10 000 round trips/s over TCP
  * and UDS (a realistic load: latency and CPU per round trip, not
- * throughput); plus the idle-engine measurement, with their message counts
+ * throughput); saturated 64 B ping-pong on one TCP channel beside 0 and 1000
+ * idle ones (the cost of idle channels per backend, tofu only); plus the
+ * idle-engine measurement, with their message counts
  * for a full run and for the short smoke run (`--quick`).
  *
  * @module
@@ -13,7 +15,7 @@
 /**
  * @typedef {object} BenchCase
  * @property {string} name e.g. `pingpong-tcp-64`, `stream-uds-4k`, `idle`
- * @property {"pingpong" | "stream" | "paced" | "idle"} mode
+ * @property {"pingpong" | "stream" | "paced" | "crowd" | "idle"} mode
  * @property {string} peerMode the mode argument of the peers (`paced1000` for a paced case)
  * @property {number} rate offered round trips/s of a paced case (0 otherwise)
  * @property {"tcp" | "uds" | ""} transport
@@ -31,6 +33,7 @@ const COUNTS = {
     stream4k: { count: 200_000, warmup: 20_000 },
     paced1k: { count: 5_000, warmup: 500 },
     paced10k: { count: 20_000, warmup: 2_000 },
+    crowd: { count: 20_000, warmup: 2_000 },
     idleSeconds: 5,
   },
   quick: {
@@ -39,6 +42,7 @@ const COUNTS = {
     stream4k: { count: 10_000, warmup: 1_000 },
     paced1k: { count: 300, warmup: 50 },
     paced10k: { count: 1_000, warmup: 100 },
+    crowd: { count: 500, warmup: 100 },
     idleSeconds: 1,
   },
 };
@@ -93,6 +97,18 @@ export function allCases(quick) {
       });
     }
   }
+  for (const idle of [0, 1000]) {
+    cases.push({
+      name: `crowd${idle}-tcp-64`,
+      mode: "crowd",
+      peerMode: `crowd${idle}`,
+      rate: 0,
+      transport: "tcp",
+      size: 64,
+      sizeLabel: "64 B",
+      ...counts.crowd,
+    });
+  }
   cases.push({
     name: "idle",
     mode: "idle",
@@ -109,8 +125,9 @@ export function allCases(quick) {
 
 /**
  * True when `name` matches `filter`: every dash-separated part of the filter
- * is a part of the name (`stream` matches all streaming cases, `uds-64` both
- * 64-byte UDS cases, `pingpong-tcp-4k` exactly one).
+ * is a part of the name, or the start of one before its number (`stream`
+ * matches all streaming cases, `uds-64` both 64-byte UDS cases, `paced` every
+ * paced case and `paced1k` those at 1 000/s, `pingpong-tcp-4k` exactly one).
  *
  * @param {string} filter
  * @param {string} name
@@ -118,20 +135,25 @@ export function allCases(quick) {
  */
 export function caseMatches(filter, name) {
   const parts = name.split("-");
-  return filter.split("-").every((part) => parts.includes(part));
+  return filter.split("-").every((part) =>
+    parts.some((p) => p === part || (p.startsWith(part) && /^\d+k?$/.test(p.slice(part.length))))
+  );
 }
 
 /**
  * True when `contender` can run `kase`: the paced cases need a client that
  * paces, which the programs on the JavaScript runtimes have (the C and
- * ZeroMQ peers only do saturated ping-pong and streaming).
+ * ZeroMQ peers only do saturated ping-pong and streaming); the crowd cases
+ * are tofu's own; a contender with `onlyCrowd` (tofu on another backend)
+ * runs nothing else.
  *
- * @param {{ id: string, runtime: string }} contender
+ * @param {{ id: string, runtime: string, onlyCrowd?: boolean }} contender
  * @param {BenchCase} kase
  * @returns {boolean}
  */
 export function runsCase(contender, kase) {
-  if (kase.mode === "idle") return contender.id.startsWith("tofu-");
+  if (contender.onlyCrowd === true) return kase.mode === "crowd";
+  if (kase.mode === "idle" || kase.mode === "crowd") return contender.id.startsWith("tofu-");
   if (kase.mode !== "paced") return true;
   return contender.runtime !== "c" && !contender.id.startsWith("zeromq");
 }

@@ -30,6 +30,8 @@ export const ZEROMQ_VERSION = "6.8.0";
  * @property {"c" | "deno" | "bun" | "node"} runtime
  * @property {string} script program under scripts/bench (the C source for "c")
  * @property {string | undefined} knownFailure why it is expected not to work, if it is
+ * @property {Record<string, string>} [env] extra environment of its processes
+ * @property {boolean} [onlyCrowd] runs only the crowd cases (a second backend of tofu)
  */
 
 /** @type {readonly Contender[]} */
@@ -54,6 +56,24 @@ export const CONTENDERS = [
     runtime: "deno",
     script: "tofu_peer.ts",
     knownFailure: undefined,
+  },
+  {
+    id: "tofu-bun-poll",
+    label: "tofu on Bun, poll backend",
+    runtime: "bun",
+    script: "tofu_peer.ts",
+    knownFailure: undefined,
+    env: { TOFU_BACKEND: "poll" },
+    onlyCrowd: true,
+  },
+  {
+    id: "tofu-deno-poll",
+    label: "tofu on Deno, poll backend",
+    runtime: "deno",
+    script: "tofu_peer.ts",
+    knownFailure: undefined,
+    env: { TOFU_BACKEND: "poll" },
+    onlyCrowd: true,
   },
   {
     id: "bun-net",

@@ -9,7 +9,9 @@
  *     <server|client> <tcp|uds> <port|path> <pingpong|stream|pacedR> <bodyBytes> <count> <warmup>
  *
  * `pacedR` is a ping-pong whose round trips are offered at R per second (see
- * {@linkcode pacer}); the server serves it as a ping-pong.
+ * {@linkcode pacer}); `crowdN` a saturated ping-pong on one channel beside N
+ * idle ones that the client opens first (tofu peers only); the server serves
+ * both as a ping-pong.
  *
  * A server prints `READY <port|path>` once it accepts connections, serves one
  * client, and exits when that client goes away. A client prints one JSON line
@@ -24,15 +26,16 @@
  * @property {"tcp" | "uds"} transport
  * @property {string} address port number (TCP on 127.0.0.1) or socket path (UDS)
  * @property {number} port the port for TCP, 0 for UDS
- * @property {"pingpong" | "stream" | "paced"} mode
+ * @property {"pingpong" | "stream" | "paced" | "crowd"} mode
  * @property {number} rate round trips offered per second (paced mode; 0 otherwise)
+ * @property {number} idle idle channels beside the active one (crowd mode; 0 otherwise)
  * @property {number} size body bytes of every request (and of every echo)
  * @property {number} count timed round trips (pingpong) or messages (stream)
  * @property {number} warmup untimed round trips or messages before the timed ones
  */
 
 const USAGE =
-  "usage: <server|client> <tcp|uds> <port|path> <pingpong|stream|pacedR> <bodyBytes> <count> <warmup>";
+  "usage: <server|client> <tcp|uds> <port|path> <pingpong|stream|pacedR|crowdN> <bodyBytes> <count> <warmup>";
 
 /**
  * @param {string} name
@@ -81,8 +84,11 @@ export function parsePeerArgs(args) {
     throw new Error(`The socket path is empty. ${USAGE}`);
   }
   const paced = /^paced(\d+)$/.exec(args[3] ?? "");
+  const crowd = /^crowd(\d+)$/.exec(args[3] ?? "");
   const mode = paced !== null
     ? "paced"
+    : crowd !== null
+    ? "crowd"
     : oneOf("mode", args[3], /** @type {const} */ (["pingpong", "stream"]));
   return {
     role,
@@ -91,6 +97,7 @@ export function parsePeerArgs(args) {
     port,
     mode,
     rate: paced !== null ? integer("rate", paced[1], 1, 1_000_000) : 0,
+    idle: crowd !== null ? integer("idle channel count", crowd[1], 0, 100_000) : 0,
     size: integer("body size", args[4], 0, 65535),
     count: integer("count", args[5], 1, 100_000_000),
     warmup: integer("warm-up count", args[6], 0, 100_000_000),
@@ -114,8 +121,8 @@ function at(sorted, p) {
  *
  * @param {Float64Array} latenciesMs
  * @param {number} seconds
- * @param {"pingpong" | "paced"} [mode]
- * @returns {{ mode: "pingpong" | "paced", count: number, seconds: number, perSec: number, p50Us: number, p99Us: number }}
+ * @param {"pingpong" | "paced" | "crowd"} [mode]
+ * @returns {{ mode: "pingpong" | "paced" | "crowd", count: number, seconds: number, perSec: number, p50Us: number, p99Us: number }}
  */
 export function pingPongResult(latenciesMs, seconds, mode = "pingpong") {
   const sorted = Float64Array.from(latenciesMs).sort();

@@ -242,7 +242,7 @@ export async function runPair(contender, kase, options = {}) {
     String(kase.count),
     String(kase.warmup),
   ];
-  const env = options.env ?? {};
+  const env = { ...contender.env, ...options.env };
   /** @type {(ready: boolean) => void} */
   let markReady = () => {};
   const ready = new Promise((resolve) => {

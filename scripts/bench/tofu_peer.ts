@@ -150,8 +150,28 @@ async function runClient(opts: PeerOptions): Promise<void> {
   }
   ampe.put(welcome);
   const body = new Uint8Array(opts.size).fill(0x61);
+  await openIdleChannels(ampe, g, opts);
   const client = { ampe, g, channel, body, opts };
   printResult(opts.mode === "stream" ? await stream(client) : await pingPong(client));
+}
+
+/** Crowd mode: opens `opts.idle` more channels to the server that stay idle for the whole run. */
+async function openIdleChannels(ampe: Ampe, g: ChannelGroup, opts: PeerOptions): Promise<void> {
+  for (let i = 0; i < opts.idle; i++) {
+    const hello = ampe.get(AllocationStrategy.always)!;
+    const address = opts.transport === "tcp"
+      ? new TCPClientAddress("127.0.0.1", opts.port)
+      : new UDSClientAddress(opts.address);
+    address.format(hello);
+    g.post(hello);
+  }
+  for (let i = 0; i < opts.idle; i++) {
+    const welcome = await receive(ampe, g, SETUP_MS);
+    if (welcome.bhdr.status !== AmpeStatus.success) {
+      throw failure("Cannot open an idle channel", welcome);
+    }
+    ampe.put(welcome);
+  }
 }
 
 interface Client {
@@ -192,7 +212,7 @@ async function pingPong({ ampe, g, channel, body, opts }: Client): Promise<objec
   return pingPongResult(
     latencies,
     (performance.now() - start) / 1000,
-    mode === "paced" ? mode : "pingpong",
+    mode === "stream" ? "pingpong" : mode,
   );
 }
 
