@@ -289,7 +289,8 @@ export class Engine {
     const more = this.#peekNeeded(idle) ? this.#core.poll(slice, ready) : false;
     if (slice > 0 && ready.length === 0) this.#spin.emptySliceTook(performance.now() - started);
     const arrived = ready.length > 0;
-    const busy = arrived || this.#inboxStores.length > 0;
+    const sent = this.#inboxStores.length > 0;
+    const busy = arrived || sent;
     this.#processInbox();
     if (this.#starved.size > 0 && this.pool.idle > 0) this.#resumeStarved();
     for (let i = 0; i < ready.length; i++) {
@@ -316,7 +317,7 @@ export class Engine {
     const again = more || this.#moreWork || this.#inboxStores.length > 0;
     this.#moreWork = false;
     if (again) return this.#scheduleLater();
-    if (this.#spin.keepWatching(busy, arrived)) return this.#scheduleLater();
+    if (this.#spin.keepWatching(busy, arrived, sent)) return this.#scheduleLater();
     this.#parkUntilReady();
   }
 

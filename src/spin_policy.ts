@@ -14,7 +14,10 @@
  * request every millisecond) it parks at once, and spins only where messages
  * follow each other closely (10 000/s, saturated ping-pong, streaming). The
  * first, polling part is used only when messages come within it; otherwise
- * the engine sleeps in slices, which cost almost no CPU.
+ * the engine sleeps in slices, which cost almost no CPU. Likewise it learns
+ * how soon something arrives after the engine sent (the answer to a request):
+ * a client that waits for replies keeps watching for them after each request
+ * even when its requests are far apart.
  *
  * @module
  */
@@ -39,6 +42,8 @@ const SLICE_RETRY_MAX_MS = 60_000;
 const GAP_MARGIN = 2;
 /** ...but at least this long (ms), for bursty traffic whose gaps vary. */
 const MIN_WINDOW_MS = 0.05;
+/** A reply is watched for at least twice this long (ms): replies vary more than steady traffic. */
+const REPLY_FLOOR_MS = 0.1;
 /** Each new gap moves the usual gap by this fraction of the difference. */
 const GAP_WEIGHT = 0.25;
 
@@ -66,6 +71,10 @@ export class SpinPolicy {
   #usualGapMs = 0;
   /** When something last arrived (ms; 0 = never). */
   #lastArrivalAt = 0;
+  /** The usual time (ms) from a turn that sent to the next arrival (a reply). */
+  #usualReplyMs = Infinity;
+  /** When the engine last sent, while no arrival has come since (ms; 0 = none pending). */
+  #sentAt = 0;
 
   /**
    * `spinMicros` = the longest watch after activity; 0 = always park at once.
@@ -81,6 +90,11 @@ export class SpinPolicy {
   /** The usual gap between arrivals (µs), as learned so far. */
   get usualGapMicros(): number {
     return this.#usualGapMs * 1000;
+  }
+
+  /** The usual time from sending to the next arrival (µs; Infinity until learned). */
+  get usualReplyMicros(): number {
+    return this.#usualReplyMs * 1000;
   }
 
   /**
@@ -112,19 +126,25 @@ export class SpinPolicy {
   /**
    * After a turn with nothing left to do: true = turn again soon (spin),
    * false = park. `busy`: the turn did something; `arrived`: the OS reported
-   * activity (the arrivals whose gaps decide how long a spin pays).
+   * activity (the arrivals whose gaps decide how long a spin pays); `sent`:
+   * the turn sent the app's messages (a reply may follow).
    */
-  keepWatching(busy: boolean, arrived = busy): boolean {
+  keepWatching(busy: boolean, arrived = busy, sent = false): boolean {
     if (this.#spinMs === 0) return false;
     const now = performance.now();
     if (arrived) this.#learnGap(now);
+    if (sent) this.#sentAt = now;
     if (busy) {
       if (!this.#slicesWork && now >= this.#slicesBackAt) {
         this.#slicesWork = true;
         this.#tooLong = 0;
       }
-      const window = this.#window();
-      const fast = this.#pollsScan || this.#usualGapMs > FAST_SPIN_MS ? 0 : FAST_SPIN_MS;
+      const replying = this.#sentAt > 0
+        ? this.#worthWatching(Math.max(this.#usualReplyMs, REPLY_FLOOR_MS))
+        : 0;
+      const window = Math.max(this.#worthWatching(this.#usualGapMs), replying);
+      const soonest = Math.min(this.#usualGapMs, this.#sentAt > 0 ? this.#usualReplyMs : Infinity);
+      const fast = this.#pollsScan || soonest > FAST_SPIN_MS ? 0 : FAST_SPIN_MS;
       this.#fastUntil = now + Math.min(window, fast);
       this.#spinUntil = this.#slicesWork ? now + window : this.#fastUntil;
     }
@@ -132,17 +152,23 @@ export class SpinPolicy {
     return this.#spinning;
   }
 
-  /** How long to watch after activity (ms): about twice the usual gap, 0 when that is too long. */
-  #window(): number {
-    const wanted = Math.max(MIN_WINDOW_MS, GAP_MARGIN * this.#usualGapMs);
+  /** How long to watch for something usually `gapMs` away: about twice that, 0 when too long. */
+  #worthWatching(gapMs: number): number {
+    const wanted = Math.max(MIN_WINDOW_MS, GAP_MARGIN * gapMs);
     return wanted > this.#spinMs ? 0 : wanted;
   }
 
-  /** An arrival ends a gap: it moves the usual gap towards it. */
+  /** An arrival ends a gap (and answers a send): it moves the usual gaps towards it. */
   #learnGap(now: number): void {
     if (this.#lastArrivalAt > 0) {
       this.#usualGapMs += (now - this.#lastArrivalAt - this.#usualGapMs) * GAP_WEIGHT;
     }
     this.#lastArrivalAt = now;
+    if (this.#sentAt === 0) return;
+    const reply = now - this.#sentAt;
+    this.#usualReplyMs = this.#usualReplyMs === Infinity
+      ? reply
+      : this.#usualReplyMs + (reply - this.#usualReplyMs) * GAP_WEIGHT;
+    this.#sentAt = 0;
   }
 }

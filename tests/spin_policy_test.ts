@@ -43,7 +43,7 @@ test("SpinPolicy learns the usual gap between arrivals", () => {
 
 test("SpinPolicy: messages that follow closely are polled for first, then waited for in slices", () => {
   const p = new SpinPolicy(20_000);
-  teach(p, 0.01, 20);
+  teach(p, 0, 40); // back-to-back arrivals
   assert.equal(p.keepWatching(true), true, "activity starts a spin");
   assert.equal(p.sliceMicros(), 0, "first part of the spin: poll without waiting");
 });
@@ -71,7 +71,7 @@ test("SpinPolicy parks at once when the usual gap is longer than spinMicros (a p
 
 test("SpinPolicy on a scanning backend (poll, WSAPoll) skips the polling part", () => {
   const p = new SpinPolicy(20_000, undefined, true);
-  teach(p, 0.01, 20);
+  teach(p, 0, 40); // back-to-back arrivals
   assert.equal(p.keepWatching(true), true);
   assert.ok(p.sliceMicros() > 0, "a slice at once: one poll per slice, not many per wake-up");
 });
@@ -106,4 +106,25 @@ test("SpinPolicy tries slices again later: a busy spell must not disable them fo
   pass(100);
   p.keepWatching(true, false);
   assert.ok(p.sliceMicros() > 0, "and then tries again");
+});
+
+test("SpinPolicy: a client waiting for replies watches after each request, even far apart", () => {
+  const p = new SpinPolicy(1_000);
+  for (let i = 0; i < 12; i++) {
+    p.keepWatching(true, false, true); // a request went out
+    pass(0.05);
+    p.keepWatching(true, true, false); // its reply, 50 µs later
+    pass(1.5); // the next request comes 1.5 ms later
+  }
+  assert.ok(
+    p.usualReplyMicros >= 50 && p.usualReplyMicros < 1_000,
+    `usual reply ${p.usualReplyMicros} µs`,
+  );
+  assert.equal(p.keepWatching(true, false, true), true, "after a request: watch for its reply");
+  pass(0.05);
+  assert.equal(
+    p.keepWatching(true, true, false),
+    false,
+    "the reply is here and the next request is far off: park",
+  );
 });
