@@ -11,6 +11,7 @@ import { pathToFileURL } from "node:url";
 import { ABI_VERSION, loadNative, NATIVE_LIB_ENV, NativeLoadError } from "../ffi/mod.ts";
 import { PREBUILT_DIR as MAYBE_PREBUILT_DIR } from "../ffi/loader.ts";
 import { currentTarget, detectLibc, type Target } from "../ffi/target.ts";
+import { AmpeError, AmpeStatus, Reactor } from "../mod.ts";
 
 const isBun = typeof process.versions.bun === "string";
 const PREBUILT_DIR = MAYBE_PREBUILT_DIR!; // these tests run from local files
@@ -280,6 +281,21 @@ describe("one library per process", () => {
       fresh.unload();
       assert.notEqual(fresh, native, "the next load opens it afresh");
     });
+  });
+});
+
+describe("a load failure as the app sees it", () => {
+  test("Reactor.create: one AmpeError carries every attempt, with no cause that repeats them", async () => {
+    const missing = join(tmpdir(), `tofu_missing_${process.pid}`, "libtofu.so");
+    const error = await Reactor.create({ nativeLibrary: missing }).then(
+      (rtr) => rtr.destroy().then(() => assert.fail("a missing library loaded")),
+      (error: unknown) => error,
+    );
+    assert.ok(error instanceof AmpeError, `not an AmpeError: ${error}`);
+    assert.equal(error.status, AmpeStatus.allocationFailed);
+    assert.match(error.message, /could not be loaded/);
+    assert.ok(error.message.includes(missing), error.message);
+    assert.equal("cause" in error, false, "the same text again as its cause");
   });
 });
 
