@@ -23,8 +23,11 @@ export interface EmbeddedFiles {
 
 let registered: EmbeddedFiles | undefined;
 
-/** Records the embedded files; called once, by the entry module, before any engine starts. */
-export function registerEmbeddedFiles(files: EmbeddedFiles): void {
+/**
+ * Records the embedded files; called once, by the entry module, before any
+ * engine starts (`undefined` forgets them: tests).
+ */
+export function registerEmbeddedFiles(files: EmbeddedFiles | undefined): void {
   registered = files;
 }
 

@@ -11,6 +11,7 @@ import { pathToFileURL } from "node:url";
 import { ABI_VERSION, loadNative, NATIVE_LIB_ENV, NativeLoadError } from "../ffi/mod.ts";
 import { PREBUILT_DIR as MAYBE_PREBUILT_DIR } from "../ffi/loader.ts";
 import { currentTarget, detectLibc, type Target } from "../ffi/target.ts";
+import { registerEmbeddedFiles } from "../ffi/embedded.ts";
 import { AmpeError, AmpeStatus, Reactor } from "../mod.ts";
 
 const isBun = typeof process.versions.bun === "string";
@@ -280,6 +281,32 @@ describe("one library per process", () => {
       const fresh = loadNative({ path: copy });
       fresh.unload();
       assert.notEqual(fresh, native, "the next load opens it afresh");
+    });
+  });
+});
+
+describe("embedded libraries (the npm package's Bun entry, bun build --compile)", () => {
+  test("a registered library of this target is preferred, and checked against the built-in checksums", async () => {
+    await withTempDir((dir) => {
+      const copy = join(dir, target.fileName);
+      copyFileSync(referencePath, copy);
+      registerEmbeddedFiles({ libraries: { [target.name]: copy } });
+      try {
+        const native = loadNative();
+        assert.equal(native.path, copy);
+        native.unload();
+        writeFileSync(copy, "corrupt", { flag: "a" });
+        const error = loadError(() => loadNative());
+        assert.match(
+          error.message,
+          new RegExp(`embedded ${target.name} \\(.*\\): the file's SHA-256`),
+        );
+        const prebuiltDir = loadNative({ prebuiltDir: PREBUILT_DIR });
+        assert.equal(prebuiltDir.path, referencePath, "an explicit prebuiltDir wins over it");
+        prebuiltDir.unload();
+      } finally {
+        registerEmbeddedFiles(undefined);
+      }
     });
   });
 });
