@@ -28,7 +28,12 @@ check "tsc --noEmit passes" test "$status" -eq 0
 status=$?
 head -n 20 "$work/tsc_lib.log"
 check "tsc --noEmit --skipLibCheck false passes (the declarations check too)" test "$status" -eq 0
-check "no error names Deno or Bun globals" bash -c "! grep -qE \"Cannot find name '(Deno|Bun)'\" '$work/tsc.log' '$work/tsc_lib.log'"
+(cd "$app" && as_user "$tsc" --noEmit --module nodenext --moduleResolution nodenext --skipLibCheck false) \
+  >"$work/tsc_node.log" 2>&1
+status=$?
+head -n 20 "$work/tsc_node.log"
+check "tsc --noEmit passes with moduleResolution nodenext too" test "$status" -eq 0
+check "no error names Deno or Bun globals" bash -c "! grep -qE \"Cannot find name '(Deno|Bun)'\" '$work/tsc.log' '$work/tsc_lib.log' '$work/tsc_node.log'"
 
 printf 'import { Reactor } from "tofu-js";\nconst engine: number = await Reactor.create();\n' >"$app/wrong.ts"
 (cd "$app" && as_user "$tsc" --noEmit) >"$work/wrong.log" 2>&1
