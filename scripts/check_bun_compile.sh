@@ -31,4 +31,25 @@ check "the binary, run from an empty dir without node_modules, exchanges message
     grep -q '^server <- Signal | engine | channelClosed' '$work/run.log'"
 check "the empty directory stays empty (nothing extracted beside the binary)" \
   test -z "$(ls -A "$work/empty")"
+
+# The same app cross-compiled for linux-arm64 picks the arm64 library from inside the binary; run
+# under qemu-user where it is installed (as scripts/test_arm64.sh does).
+sysroot=/usr/aarch64-linux-gnu
+if command -v qemu-aarch64-static >/dev/null && [ -d "$sysroot/lib" ]; then
+  mkdir -p "$app"
+  printf '{ "name": "app", "private": true, "type": "module" }\n' >"$app/package.json"
+  (cd "$app" && as_user "$bun" add "$tarball") >"$work/add_arm64.log" 2>&1
+  copy_example "$app" "tofu-js"
+  arm64="$work/request_response_arm64"
+  (cd "$app" && as_user "$bun" build --compile --target=bun-linux-arm64 request_response.ts \
+    --outfile "$arm64") >"$work/build_arm64.log" 2>&1
+  tail -n 1 "$work/build_arm64.log"
+  rm -rf "$app"
+  (cd "$work/empty" && env -i HOME="$work/empty" PATH=/usr/bin:/bin QEMU_LD_PREFIX="$sysroot" \
+    timeout 120 qemu-aarch64-static "$arm64") >"$work/run_arm64.log" 2>&1
+  tail -n 2 "$work/run_arm64.log"
+  check "a binary cross-compiled for linux-arm64 exchanges messages (qemu-user)" exchanged "$work/run_arm64.log"
+else
+  echo "skip the linux-arm64 binary: qemu-aarch64-static or $sysroot is missing"
+fi
 finish bun-compile
