@@ -15,6 +15,7 @@
 import { Worker } from "node:worker_threads";
 import { onMainThread } from "./main_thread.ts";
 import { bunDlopen, bunThreadSafeCallback } from "./bun_ffi.ts";
+import { embeddedParkWorker } from "./embedded.ts";
 import { type OpenedLibrary } from "./native_binding.ts";
 
 /** One worker thread that runs one park at a time. */
@@ -38,7 +39,9 @@ class ParkWorker {
 
   constructor(path: string, idle: ParkWorker[]) {
     this.#idle = idle;
-    this.#worker = new Worker(new URL("./bun_park_worker.ts", import.meta.url), {
+    // The npm package registers a self-contained worker (also inside a compiled binary).
+    const script = embeddedParkWorker() ?? new URL("./bun_park_worker.ts", import.meta.url);
+    this.#worker = new Worker(script, {
       workerData: { path },
     });
     this.#worker.unref();

@@ -3,7 +3,8 @@
  *
  * Where the library comes from, in order: the `path` option, else the
  * `TOFU_NATIVE_LIB` environment variable, else the prebuilt library for this
- * OS, CPU and C library under `ffi/prebuilt/`. When this module was imported
+ * OS, CPU and C library: the one the entry module embedded (see
+ * `embedded.ts`), else the one under `ffi/prebuilt/`. When this module was imported
  * from an http(s) URL, {@linkcode loadNativeAsync} first downloads that
  * prebuilt library into the Deno cache (see `remote.ts`). A given path or variable is
  * authoritative: when it fails, nothing else is tried, so a typo never loads a
@@ -18,8 +19,9 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { openBunLibrary } from "./bun.ts";
 import { denoPermissionAdvice, openDenoLibrary } from "./deno.ts";
+import { embeddedLibrary } from "./embedded.ts";
 import { fileSha256, type ManifestEntry, readManifestEntry } from "./manifest.ts";
-import { PREBUILT_SOURCE_HASH } from "./prebuilt_manifest.ts";
+import { PREBUILT_FILES, PREBUILT_SOURCE_HASH } from "./prebuilt_manifest.ts";
 import { denoCacheDir, fetchPrebuilt, isRemoteUrl, remotePermissionAdvice } from "./remote.ts";
 import type { Native } from "./native.ts";
 import { NativeBinding, type OpenedLibrary } from "./native_binding.ts";
@@ -116,7 +118,9 @@ function isDeno(): boolean {
 function runtimeOpener(): Opener | string {
   if (isDeno()) return openDenoLibrary;
   if (typeof process.versions.bun === "string") return openBunLibrary;
-  return "this runtime has no FFI that tofu supports (Deno and Bun do)";
+  const node = process.versions.node;
+  const runtime = typeof node === "string" ? `Node.js ${node}` : "this runtime";
+  return `${runtime} is not supported: tofu-js needs the FFI of Deno or Bun; run it with one of them`;
 }
 
 function messageOf(error: unknown): string {
@@ -155,6 +159,8 @@ function pickCandidate(
     return undefined;
   }
   const source = `prebuilt ${target.name}`;
+  const embedded = options.prebuiltDir === undefined ? embeddedCandidate(target.name) : undefined;
+  if (embedded !== undefined) return embedded;
   const dir = options.prebuiltDir ?? PREBUILT_DIR;
   if (dir === undefined) {
     if (isRemoteUrl(import.meta.url)) return { source: `remote ${source}`, target: target.name };
@@ -174,6 +180,15 @@ function pickCandidate(
   }
   const path = join(dir, manifest?.file ?? join(target.name, target.fileName));
   return { source, path, manifest };
+}
+
+/** The library the entry module embedded for `target`, checked against the built-in manifest. */
+function embeddedCandidate(target: string): Candidate | undefined {
+  const path = embeddedLibrary(target);
+  const entry = PREBUILT_FILES[target];
+  if (path === undefined || entry === undefined) return undefined;
+  const manifest = { file: entry.file, sha256: entry.sha256, sourceHash: PREBUILT_SOURCE_HASH };
+  return { source: `embedded ${target}`, path, manifest };
 }
 
 /** Checks the file before it is loaded; returns a reason when it must not be. */

@@ -174,9 +174,22 @@ function messageOf(error: unknown): string {
 }
 
 /**
+ * Where Deno keeps its cache by default, as a shell expression for the
+ * advice when the environment cannot be read (so the cache dir is unknown).
+ */
+function defaultCacheDirText(): string {
+  if (process.platform === "win32") return "%LOCALAPPDATA%\\deno";
+  if (process.platform === "darwin") return "$HOME/Library/Caches/deno";
+  return "$HOME/.cache/deno";
+}
+
+/**
  * The Deno flags the URL-import path needs and this process was not granted,
- * as one sentence, or `undefined` when all are granted. `cacheDir` is
- * `undefined` when it could not be found (the env flag is then missing).
+ * all of them in one sentence (so a user fixes them in one round), or
+ * `undefined` when all are granted. `cacheDir` is `undefined` when it could
+ * not be found (the env flag is then missing): the cache flags then name
+ * Deno's default cache dir as a shell expression, and `$DENO_DIR` as the
+ * alternative.
  */
 export function remotePermissionAdvice(
   moduleUrl: string,
@@ -184,35 +197,30 @@ export function remotePermissionAdvice(
 ): string | undefined {
   const deno = (globalThis as { Deno?: typeof Deno }).Deno;
   if (deno?.permissions === undefined) return undefined;
+  const granted = (descriptor: Deno.PermissionDescriptor): boolean =>
+    deno.permissions.querySync(descriptor).state === "granted";
   const host = new URL(moduleUrl).host;
-  const root = cacheDir === undefined ? undefined : join(cacheDir, "tofu");
-  const needs: [Deno.PermissionDescriptor, string][] = [
-    ...cacheEnvNames().map((variable): [Deno.PermissionDescriptor, string] => [
-      { name: "env", variable },
-      variable,
-    ]),
-  ];
-  const envMissing = needs
-    .filter(([descriptor]) => deno.permissions.querySync(descriptor).state !== "granted")
-    .map(([, name]) => name);
   const flags: string[] = [];
+  const envMissing = cacheEnvNames().filter((variable) => !granted({ name: "env", variable }));
   if (envMissing.length > 0) {
     flags.push(`--allow-env=${envMissing.join(",")} (to find the Deno cache dir)`);
   }
-  const scoped: [Deno.PermissionDescriptor, string][] = [
-    [{ name: "net", host }, `--allow-net=${host} (to download the library once)`],
+  if (!granted({ name: "net", host })) {
+    flags.push(`--allow-net=${host} (to download the library once)`);
+  }
+  const root = cacheDir === undefined ? undefined : join(cacheDir, "tofu");
+  const shown = root ?? join(defaultCacheDirText(), "tofu");
+  const where = root === undefined ? ` (or $DENO_DIR/tofu when DENO_DIR is set)` : "";
+  const cacheNeeds: ["read" | "write" | "ffi", string][] = [
+    ["read", "to verify the cached library"],
+    ["write", "to cache the library"],
+    ["ffi", "to open it"],
   ];
-  if (root !== undefined) {
-    scoped.push(
-      [{ name: "read", path: root }, `--allow-read=${root} (to verify the cached library)`],
-      [{ name: "write", path: root }, `--allow-write=${root} (to cache the library)`],
-      [{ name: "ffi", path: root }, `--allow-ffi=${root} (to open it)`],
-    );
-  } else {
-    scoped.push([{ name: "ffi" }, "--allow-ffi (to open the library)"]);
+  for (const [name, why] of cacheNeeds) {
+    // Without the cache dir, only a grant for every path is known to be enough.
+    const enough = root === undefined ? granted({ name }) : granted({ name, path: root });
+    if (!enough) flags.push(`--allow-${name}=${shown} (${why})`);
   }
-  for (const [descriptor, flag] of scoped) {
-    if (deno.permissions.querySync(descriptor).state !== "granted") flags.push(flag);
-  }
-  return flags.length === 0 ? undefined : `Deno permissions not granted: ${flags.join(", ")}`;
+  if (flags.length === 0) return undefined;
+  return `Deno permissions not granted: ${flags.join(", ")}${where}`;
 }

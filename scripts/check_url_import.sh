@@ -34,30 +34,12 @@ check() { # check NAME CONDITION-COMMAND...
   fi
 }
 
-# A static file server for one directory; prints its port.
-cat >"$work/serve.cjs" <<'JS'
-const http = require("node:http");
-const fs = require("node:fs");
-const path = require("node:path");
-const root = path.resolve(process.argv[2]);
-const types = { ".ts": "application/typescript", ".json": "application/json" };
-const server = http.createServer((req, res) => {
-  const file = path.join(root, decodeURIComponent(new URL(req.url, "http://x").pathname));
-  if (!file.startsWith(root + path.sep)) return res.writeHead(403).end();
-  fs.readFile(file, (error, data) => {
-    if (error) return res.writeHead(404).end("not found");
-    res.writeHead(200, { "content-type": types[path.extname(file)] ?? "application/octet-stream" });
-    res.end(data);
-  });
-});
-server.listen(0, "127.0.0.1", () => console.log(server.address().port));
-JS
-
+# The README's server for a local tree (scripts/serve.mjs), on a free port.
 start_server() { # start_server DIR: sets server_pid and port
-  node "$work/serve.cjs" "$1" >"$work/port" &
+  node "$root/scripts/serve.mjs" "$1" 0 >"$work/serving" &
   server_pid=$!
   for _ in $(seq 50); do
-    port="$(cat "$work/port")"
+    port="$(sed -nE 's#^serving .* at http://127\.0\.0\.1:([0-9]+)/$#\1#p' "$work/serving")"
     [ -n "$port" ] && return 0
     sleep 0.1
   done
@@ -84,7 +66,7 @@ run_user() { # run_user DENO_DIR LOG [extra deno flags...]
   shift 2
   mkdir -p "$work/app"
   (cd "$work/app" && env -i PATH="$PATH" HOME="$work/home" DENO_DIR="$cache" NO_COLOR=1 \
-    "$deno" run --no-prompt --allow-import="127.0.0.1:$port" --allow-env "$@" \
+    "$deno" run --no-prompt --allow-import="127.0.0.1:$port" "$@" \
     "http://127.0.0.1:$port/examples/request_response.ts") >"$log" 2>&1
 }
 
@@ -93,7 +75,7 @@ mkdir -p "$work/home"
 # 1. Fresh cache: download, verify, store, exchange messages.
 start_server "$root"
 cache="$work/deno_dir"
-full_flags=(--allow-net="127.0.0.1:$port" --allow-read="$cache" --allow-write="$cache" --allow-ffi="$cache")
+full_flags=(--allow-env --allow-net="127.0.0.1:$port" --allow-read="$cache" --allow-write="$cache" --allow-ffi="$cache")
 run_user "$cache" "$work/fresh.log" "${full_flags[@]}"
 echo "--- fresh DENO_DIR:"
 cat "$work/fresh.log"
@@ -105,7 +87,7 @@ check "the library is cached in a versioned directory of DENO_DIR" \
 check "no temp file is left behind" test -z "$(find "$cache/tofu" -name '*.tmp' 2>/dev/null)"
 
 # 2. Permissions: the error says which flags are missing.
-run_user "$work/deno_dir_perm" "$work/perm.log" --allow-read --allow-ffi
+run_user "$work/deno_dir_perm" "$work/perm.log" --allow-env --allow-read --allow-ffi
 echo "--- without --allow-net and --allow-write:"
 sed -n "1,/^Caused by/p" "$work/perm.log" | grep -v "^Caused by"
 check "missing permissions: the error names --allow-net for the server" \
@@ -114,6 +96,28 @@ check "missing permissions: the error names --allow-write for the cache" \
   grep -q -- "--allow-write=$work/deno_dir_perm/tofu" "$work/perm.log"
 check "missing permissions: granted flags are not listed" \
   bash -c "! grep -q -- '--allow-read=' '$work/perm.log'"
+
+# No permission at all but the import: every missing flag in one error, printed once.
+run_user "$work/deno_dir_none" "$work/none.log"
+echo "--- no permission flags:"
+sed -n "1,/^    at /p" "$work/none.log" | grep -v "^    at "
+check "no permissions: one error names env, net, read, write and ffi" bash -c \
+  "grep -q -- '--allow-env=' '$work/none.log' && grep -q -- '--allow-net=127.0.0.1:$port' '$work/none.log' &&
+   grep -q -- '--allow-read=' '$work/none.log' && grep -q -- '--allow-write=' '$work/none.log' &&
+   grep -q -- '--allow-ffi=' '$work/none.log'"
+check "no permissions: the load error is printed once" \
+  test "$(grep -c 'could not be loaded' "$work/none.log")" -eq 1
+
+# One round is enough: the flags that error names, as a shell would expand them, let the example
+# run (without DENO_DIR, so Deno's default cache dir is the one named).
+mapfile -t named < <(grep -oE -- '--allow-[a-z]+=[^ ]+' "$work/none.log" | sed "s#\$HOME#$work/home_round#")
+mkdir -p "$work/home_round" "$work/app"
+(cd "$work/app" && env -i PATH="$PATH" HOME="$work/home_round" NO_COLOR=1 \
+  "$deno" run --no-prompt --allow-import="127.0.0.1:$port" "${named[@]}" \
+  "http://127.0.0.1:$port/examples/request_response.ts") >"$work/round.log" 2>&1
+echo "--- with exactly the named flags: ${named[*]}"
+tail -n 2 "$work/round.log"
+check "no permissions: granting the named flags is enough (one round)" exchanged "$work/round.log"
 
 # 3. Server stopped: the same example runs from the cache.
 stop_server
@@ -131,7 +135,7 @@ cp -r "$root/mod.ts" "$root/src" "$root/ffi" "$root/examples" "$site/"
 for lib in "$site"/ffi/prebuilt/*/*tofu*; do printf 'corrupt' >>"$lib"; done
 start_server "$site"
 cache="$work/deno_dir_corrupt"
-run_user "$cache" "$work/corrupt.log" \
+run_user "$cache" "$work/corrupt.log" --allow-env \
   --allow-net="127.0.0.1:$port" --allow-read="$cache" --allow-write="$cache" --allow-ffi="$cache"
 status=$?
 echo "--- corrupted library on the server:"

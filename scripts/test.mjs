@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // Runs the whole test suite under Deno and Bun, once per poller backend this OS has, and prints
 // one closing line with the totals of every run: `N passed, M failed, K skipped`.
+// The console gets one line per test file and run; each run's full output and its JUnit report go
+// to .ci/out/<runtime>-<backend>.txt and .xml.
 //
 // Usage: node scripts/test.mjs [--runtime deno|bun] [--backend epoll|poll|...] [test files...]
 // Plain Node on purpose: `npm test` must work on a fresh machine that has only Node and npm.
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -48,12 +50,15 @@ function countJunit(path) {
   if (!existsSync(path)) return null;
   const xml = readFileSync(path, "utf8");
   const cases = [];
-  const re = /<testcase\b[^>]*?name="([^"]*)"[^>]*?(\/>|>([\s\S]*?)<\/testcase>)/g;
+  const re = /<testcase\b([^>]*?)(\/>|>([\s\S]*?)<\/testcase>)/g;
+  const attribute = (attrs, name) => new RegExp(`\\b${name}="([^"]*)"`).exec(attrs)?.[1] ?? "";
   for (let m = re.exec(xml); m !== null; m = re.exec(xml)) {
     const body = m[3] ?? "";
     const failure = /<(?:failure|error)\b[^>]*?message="([^"]*)"/.exec(body);
     cases.push({
-      name: m[1],
+      name: attribute(m[1], "name"),
+      // Bun names the file; Deno puts it in classname (its nested steps say "ext:deno_node/...").
+      file: (attribute(m[1], "file") || attribute(m[1], "classname")).replace(/^\.\//, ""),
       message: failure?.[1] ?? "",
       failed: /<failure\b|<error\b/.test(body),
       skipped: /<skipped\b/.test(body),
@@ -61,12 +66,27 @@ function countJunit(path) {
   }
   const names = cases.map((c) => c.name);
   const leaves = cases.filter((c) => !names.some((n) => n.startsWith(`${c.name} &gt; `)));
+  // A nested step's file is its top-level test's file.
+  const isTestFile = (file) => file !== "" && !file.startsWith("ext:");
+  const fileOf = new Map(cases.filter((c) => isTestFile(c.file)).map((c) => [c.name, c.file]));
+  const byFile = new Map();
+  for (const c of leaves) {
+    const file = isTestFile(c.file) ? c.file : fileOf.get(c.name.split(" &gt; ")[0]) ?? "?";
+    const counts = byFile.get(file) ?? { passed: 0, failed: 0, skipped: 0 };
+    counts[c.failed ? "failed" : c.skipped ? "skipped" : "passed"]++;
+    byFile.set(file, counts);
+  }
   return {
     passed: leaves.filter((c) => !c.failed && !c.skipped).length,
     failed: leaves.filter((c) => c.failed).length,
     failures: leaves.filter((c) => c.failed).map((c) => ({ name: c.name, message: c.message })),
     skipped: leaves.filter((c) => c.skipped).length,
+    byFile,
   };
+}
+
+function countsText({ passed, failed, skipped }) {
+  return `${passed} passed, ${failed} failed, ${skipped} skipped`;
 }
 
 function unescapeXml(text) {
@@ -79,6 +99,7 @@ function unescapeXml(text) {
 
 function run(runtime, backend, files) {
   const report = join(out, `${runtime}-${backend}.xml`);
+  const log = join(out, `${runtime}-${backend}.txt`);
   rmSync(report, { force: true });
   const args = runtime === "deno"
     ? [
@@ -88,7 +109,6 @@ function run(runtime, backend, files) {
       "--sanitize-resources",
       // Memory checks collect garbage before they sample RSS (Bun has Bun.gc).
       "--v8-flags=--expose-gc",
-      "--reporter=junit",
       `--junit-path=${report}`,
       ...(files.length > 0 ? files : ["tests/"]),
     ]
@@ -98,22 +118,36 @@ function run(runtime, backend, files) {
       `--reporter-outfile=${report}`,
       ...(files.length > 0 ? files.map((f) => `./${f}`) : []),
     ];
-  console.log(`\n=== ${runtime} · ${backend} ===`);
+  console.log(`\n=== ${runtime} · ${backend} (output: ${relative(root, log)}) ===`);
   const started = Date.now();
+  const fd = openSync(log, "w");
   const child = spawnSync(bin(runtime), args, {
     cwd: root,
-    stdio: ["ignore", "inherit", "inherit"],
+    stdio: ["ignore", fd, fd],
     env: { ...process.env, TOFU_BACKEND: backend, NO_COLOR: "1" },
   });
-  const counts = countJunit(report) ??
-    { passed: 0, failed: 1, skipped: 0, failures: [{ name: "(no JUnit report)", message: "" }] };
+  closeSync(fd);
+  const counts = countJunit(report) ?? {
+    passed: 0,
+    failed: 1,
+    skipped: 0,
+    failures: [{ name: "(no JUnit report)", message: "" }],
+    byFile: new Map(),
+  };
+  const width = Math.max(0, ...[...counts.byFile.keys()].map((file) => file.length));
+  for (const [file, fileCounts] of [...counts.byFile].sort(([a], [b]) => a.localeCompare(b))) {
+    console.log(`  ${file.padEnd(width)}  ${countsText(fileCounts)}`);
+  }
   if (child.status !== 0 && counts.failed === 0) { // crashed or reported no failure
     counts.failed = 1;
     counts.failures.push({ name: `(exit status ${child.status ?? child.signal})`, message: "" });
+    // No failing case to name: the end of the output says what happened.
+    const tail = readFileSync(log, "utf8").trimEnd().split("\n").slice(-20);
+    console.log(tail.map((line) => `  | ${line}`).join("\n"));
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
   console.log(
-    `--- ${runtime} · ${backend}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped (${seconds} s)`,
+    `--- ${runtime} · ${backend}: ${countsText(counts)} (${seconds} s)`,
   );
   return counts;
 }

@@ -7,4 +7,4 @@
 
 export type { Native } from "../ffi/native.ts";
 export { BackendId, Interest, NativeError } from "../ffi/native.ts";
-export { loadNative, loadNativeAsync } from "../ffi/mod.ts";
+export { loadNative, loadNativeAsync, NativeLoadError } from "../ffi/mod.ts";

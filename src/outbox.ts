@@ -43,7 +43,7 @@ function opCodeOf(store: MessageStore): number {
 /** Queue, in-flight frames and unsent bytes of one connection. */
 export class Outbox {
   /** Posted, not yet encoded. */
-  readonly queue = new Ring<MessageStore>();
+  readonly queue: Ring<MessageStore> = new Ring<MessageStore>();
   /** Encoded (fully or partly handed to send), not yet completely written, oldest first. */
   #inFlight = new Ring<MessageStore>();
   #inFlightEnds = new Ring<number>();

@@ -9,7 +9,7 @@ import { AmpeError } from "./ampe_error.ts";
 import { readEnv } from "./env.ts";
 import { AmpeStatus } from "./status.ts";
 import { normalizePoolOptions } from "./pool.ts";
-import { BackendId, loadNativeAsync, type Native } from "./native_port.ts";
+import { BackendId, loadNativeAsync, type Native, NativeLoadError } from "./native_port.ts";
 import { BACKEND_NAMES } from "./poller_core.ts";
 import { Engine } from "./engine.ts";
 import { Ampe } from "./ampe.ts";
@@ -139,6 +139,14 @@ export class Reactor implements AsyncDisposable {
       }
     } catch (err) {
       if (err instanceof AmpeError) throw err;
+      // Its message is complete (every attempt, every missing permission); as a cause it
+      // would be printed a second time below the AmpeError.
+      if (err instanceof NativeLoadError) {
+        throw new AmpeError(
+          AmpeStatus.allocationFailed,
+          `Cannot create the engine: ${err.message}`,
+        );
+      }
       throw new AmpeError(
         AmpeStatus.allocationFailed,
         `Cannot create the engine: ${(err as Error).message}`,

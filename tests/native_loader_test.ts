@@ -11,6 +11,8 @@ import { pathToFileURL } from "node:url";
 import { ABI_VERSION, loadNative, NATIVE_LIB_ENV, NativeLoadError } from "../ffi/mod.ts";
 import { PREBUILT_DIR as MAYBE_PREBUILT_DIR } from "../ffi/loader.ts";
 import { currentTarget, detectLibc, type Target } from "../ffi/target.ts";
+import { registerEmbeddedFiles } from "../ffi/embedded.ts";
+import { AmpeError, AmpeStatus, Reactor } from "../mod.ts";
 
 const isBun = typeof process.versions.bun === "string";
 const PREBUILT_DIR = MAYBE_PREBUILT_DIR!; // these tests run from local files
@@ -280,6 +282,47 @@ describe("one library per process", () => {
       fresh.unload();
       assert.notEqual(fresh, native, "the next load opens it afresh");
     });
+  });
+});
+
+describe("embedded libraries (the npm package's Bun entry, bun build --compile)", () => {
+  test("a registered library of this target is preferred, and checked against the built-in checksums", async () => {
+    await withTempDir((dir) => {
+      const copy = join(dir, target.fileName);
+      copyFileSync(referencePath, copy);
+      registerEmbeddedFiles({ libraries: { [target.name]: copy } });
+      try {
+        const native = loadNative();
+        assert.equal(native.path, copy);
+        native.unload();
+        writeFileSync(copy, "corrupt", { flag: "a" });
+        const error = loadError(() => loadNative());
+        assert.match(
+          error.message,
+          new RegExp(`embedded ${target.name} \\(.*\\): the file's SHA-256`),
+        );
+        const prebuiltDir = loadNative({ prebuiltDir: PREBUILT_DIR });
+        assert.equal(prebuiltDir.path, referencePath, "an explicit prebuiltDir wins over it");
+        prebuiltDir.unload();
+      } finally {
+        registerEmbeddedFiles(undefined);
+      }
+    });
+  });
+});
+
+describe("a load failure as the app sees it", () => {
+  test("Reactor.create: one AmpeError carries every attempt, with no cause that repeats them", async () => {
+    const missing = join(tmpdir(), `tofu_missing_${process.pid}`, "libtofu.so");
+    const error = await Reactor.create({ nativeLibrary: missing }).then(
+      (rtr) => rtr.destroy().then(() => assert.fail("a missing library loaded")),
+      (error: unknown) => error,
+    );
+    assert.ok(error instanceof AmpeError, `not an AmpeError: ${error}`);
+    assert.equal(error.status, AmpeStatus.allocationFailed);
+    assert.match(error.message, /could not be loaded/);
+    assert.ok(error.message.includes(missing), error.message);
+    assert.equal("cause" in error, false, "the same text again as its cause");
   });
 });
 
