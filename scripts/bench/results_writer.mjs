@@ -288,6 +288,147 @@ function goalsTable(report) {
 }
 
 /**
+ * The goals of issue 10 (cost per wake-up), each with the ratio measured in
+ * this run: paced round trips (CPU and p50 latency against the runtime's own
+ * sockets), saturated ping-pong, and idle channels per backend.
+ *
+ * @param {BenchReport} report
+ * @returns {string[]}
+ */
+function wakeGoalsTable(report) {
+  const x = (/** @type {number} */ v) => `${v.toFixed(2)}x`;
+  const field = (/** @type {string} */ name, /** @type {string} */ id, /** @type {string} */ key) =>
+    med(caseNamed(report, name)?.entries[id], key);
+  const lines = ["| goal | TCP | UDS | target |", "|---|--:|--:|--:|"];
+  const pairs = /** @type {const} */ ([["tofu-bun", "bun-net", "Bun"], [
+    "tofu-deno",
+    "deno-net",
+    "Deno",
+  ]]);
+  for (const rate of ["1k", "10k"]) {
+    if (caseNamed(report, `paced${rate}-tcp-64`) === undefined) continue;
+    const offered = rate === "1k" ? "1 000/s" : "10 000/s";
+    for (const [ours, theirs, name] of pairs) {
+      for (const [key, what] of [["cpuUs", "CPU per round trip"], ["p50Us", "p50 latency"]]) {
+        const cell = (/** @type {string} */ t) =>
+          verdict(
+            ratio(
+              field(`paced${rate}-${t}-64`, ours, key),
+              field(`paced${rate}-${t}-64`, theirs, key),
+            ),
+            1.0001,
+            x,
+            true,
+          );
+        lines.push(
+          `| paced ${offered}, ${what}: tofu on ${name} ÷ ${name}'s sockets | ${cell("tcp")} | ${
+            cell("uds")
+          } | <= 1.0x |`,
+        );
+      }
+    }
+  }
+  for (const [ours, theirs, name] of pairs) {
+    for (const size of ["64", "4k"]) {
+      const cell = (/** @type {string} */ t) =>
+        verdict(
+          ratio(
+            field(`pingpong-${t}-${size}`, ours, "perSec"),
+            field(`pingpong-${t}-${size}`, theirs, "perSec"),
+          ),
+          1.0,
+          x,
+        );
+      const label = size === "64" ? "64 B" : "4 KiB";
+      lines.push(
+        `| saturated ping-pong ${label}: tofu on ${name} ÷ ${name}'s sockets, round trips/s | ${
+          cell("tcp")
+        } | ${cell("uds")} | >= 1.0x |`,
+      );
+    }
+  }
+  if (caseNamed(report, "crowd1000-tcp-64") !== undefined) {
+    for (
+      const [id, name, target] of /** @type {const} */ ([
+        ["tofu-bun", "Bun, epoll", 0.9],
+        ["tofu-deno", "Deno, epoll", 0.9],
+        ["tofu-bun-poll", "Bun, poll", 0.3],
+        ["tofu-deno-poll", "Deno, poll", 0.3],
+      ])
+    ) {
+      const value = ratio(
+        field("crowd1000-tcp-64", id, "perSec"),
+        field("crowd0-tcp-64", id, "perSec"),
+      );
+      lines.push(
+        `| one active beside 1000 idle channels ÷ alone, round trips/s (${name}) | ${
+          verdict(value, target, x)
+        } | – | >= ${target}x |`,
+      );
+    }
+  }
+  return lines;
+}
+
+/**
+ * Paced round trips: p50 / p99 latency and CPU per round trip, per contender.
+ *
+ * @param {BenchReport} report
+ * @returns {string[]}
+ */
+function pacedTable(report) {
+  const names = ["paced1k-tcp-64", "paced1k-uds-64", "paced10k-tcp-64", "paced10k-uds-64"]
+    .filter((n) => caseNamed(report, n) !== undefined);
+  if (names.length === 0) return [];
+  const lines = [
+    `| contender | ${names.join(" | ")} |`,
+    `|---|${names.map(() => "--:").join("|")}|`,
+  ];
+  for (const contender of report.contenders) {
+    const cells = names.map((n) => {
+      const e = caseNamed(report, n)?.entries[contender.id];
+      const p50 = med(e, "p50Us");
+      const p99 = med(e, "p99Us");
+      const cpu = med(e, "cpuUs");
+      if (p50 === undefined || p99 === undefined) return e === undefined ? "–" : "failed";
+      return `${micros(p50)} / ${micros(p99)} / ${cpu === undefined ? "n/a" : micros(cpu)}`;
+    });
+    if (cells.every((c) => c === "–")) continue;
+    lines.push(`| ${contender.label} | ${cells.join(" | ")} |`);
+  }
+  return lines;
+}
+
+/**
+ * One active channel beside idle ones: round trips/s and CPU per round trip.
+ *
+ * @param {BenchReport} report
+ * @returns {string[]}
+ */
+function crowdTable(report) {
+  const names = ["crowd0-tcp-64", "crowd1000-tcp-64"].filter((n) =>
+    caseNamed(report, n) !== undefined
+  );
+  if (names.length === 0) return [];
+  const lines = [
+    "| contender | alone | beside 1000 idle channels |",
+    "|---|--:|--:|",
+  ];
+  for (const contender of report.contenders) {
+    const cells = names.map((n) => {
+      const e = caseNamed(report, n)?.entries[contender.id];
+      const v = med(e, "perSec");
+      const cpu = med(e, "cpuUs");
+      if (v === undefined) return e === undefined ? "–" : "failed";
+      return `${rate(v)} rt/s, ${cpu === undefined ? "n/a" : micros(cpu)} µs`;
+    });
+    if (cells.every((c) => c === "–")) continue;
+    lines.push(`| ${contender.label} | ${cells.join(" | ")} |`);
+  }
+  return lines;
+}
+
+/**
  * @param {BenchReport} report
  * @returns {string[]}
  */
@@ -345,8 +486,39 @@ function failureList(report) {
 function coreTables(report) {
   const pingRate = table(report, "pingpong", (e) => spreadCell(e, "perSec", rate));
   const streamRate = table(report, "stream", (e) => spreadCell(e, "perSec", rate));
+  const cpu = (/** @type {CaseEntry | undefined} */ e) => {
+    const v = med(e, "cpuUs");
+    return v === undefined ? (e === undefined ? "–" : "n/a") : micros(v);
+  };
+  const pingCpu = table(report, "pingpong", cpu);
+  const streamCpu = table(report, "stream", cpu);
+  const paced = pacedTable(report);
+  const crowd = crowdTable(report);
+  const wake = wakeGoalsTable(report);
   return [
-    "Goals (ratios of medians within this run):",
+    ...(wake.length > 2
+      ? ["Cost per wake-up (issue 10; ratios of medians within this run):", "", ...wake, ""]
+      : []),
+    ...(paced.length > 0
+      ? [
+        "Paced 64 B round trips (the client offers 1 000 or 10 000 per second: a timer paces gaps of",
+        "1 ms, `Atomics.wait` shorter ones), p50 / p99 latency and CPU per round trip in µs",
+        "(server + client, from the kernel's accounting; medians of the runs):",
+        "",
+        ...paced,
+        "",
+      ]
+      : []),
+    ...(crowd.length > 0
+      ? [
+        "Saturated 64 B ping-pong on one TCP channel, alone and beside 1000 idle channels (round trips/s,",
+        "CPU per round trip):",
+        "",
+        ...crowd,
+        "",
+      ]
+      : []),
+    "Throughput goals (ratios of medians within this run):",
     "",
     ...goalsTable(report),
     "",
@@ -355,6 +527,12 @@ function coreTables(report) {
       : []),
     ...(streamRate.length > 0
       ? ["Streaming, messages/s (median [min–max] of the runs):", "", ...streamRate, ""]
+      : []),
+    ...(pingCpu.length > 0
+      ? ["Ping-pong, CPU µs per round trip (server + client, medians):", "", ...pingCpu, ""]
+      : []),
+    ...(streamCpu.length > 0
+      ? ["Streaming, CPU µs per message (sender + receiver, medians):", "", ...streamCpu, ""]
       : []),
   ];
 }
