@@ -46,6 +46,13 @@ const MIN_WINDOW_MS = 0.05;
 const REPLY_FLOOR_MS = 0.1;
 /** Each new gap moves the usual gap by this fraction of the difference. */
 const GAP_WEIGHT = 0.25;
+/**
+ * The shortest usual gap follows a shorter gap by this fraction and a longer
+ * one by the second: it tracks how soon things come when the engine is quick,
+ * not the longer gaps its own slower wake-ups cause (see `#quickGapMs`).
+ */
+const QUICK_DOWN = 0.5;
+const QUICK_UP = 0.02;
 
 /** The spin-then-park decision of one engine. */
 export class SpinPolicy {
@@ -69,6 +76,14 @@ export class SpinPolicy {
   readonly #pollsScan: boolean;
   /** The usual gap (ms) between turns that found something arrived. */
   #usualGapMs = 0;
+  /**
+   * The low envelope of the gaps (and of the reply times): it decides the
+   * polling part. A slice notices an arrival later than a poll does, which
+   * lengthens the gaps it sees; judged by the plain average, a saturated
+   * ping-pong would talk itself out of polling for good.
+   */
+  #quickGapMs = 0;
+  #quickReplyMs = Infinity;
   /** When something last arrived (ms; 0 = never). */
   #lastArrivalAt = 0;
   /** The usual time (ms) from a turn that sent to the next arrival (a reply). */
@@ -143,7 +158,7 @@ export class SpinPolicy {
         ? this.#worthWatching(Math.max(this.#usualReplyMs, REPLY_FLOOR_MS))
         : 0;
       const window = Math.max(this.#worthWatching(this.#usualGapMs), replying);
-      const soonest = Math.min(this.#usualGapMs, this.#sentAt > 0 ? this.#usualReplyMs : Infinity);
+      const soonest = Math.min(this.#quickGapMs, this.#sentAt > 0 ? this.#quickReplyMs : Infinity);
       const fast = this.#pollsScan || soonest > FAST_SPIN_MS ? 0 : FAST_SPIN_MS;
       this.#fastUntil = now + Math.min(window, fast);
       this.#spinUntil = this.#slicesWork ? now + window : this.#fastUntil;
@@ -161,7 +176,9 @@ export class SpinPolicy {
   /** An arrival ends a gap (and answers a send): it moves the usual gaps towards it. */
   #learnGap(now: number): void {
     if (this.#lastArrivalAt > 0) {
-      this.#usualGapMs += (now - this.#lastArrivalAt - this.#usualGapMs) * GAP_WEIGHT;
+      const gap = now - this.#lastArrivalAt;
+      this.#usualGapMs += (gap - this.#usualGapMs) * GAP_WEIGHT;
+      this.#quickGapMs = towardsLow(this.#quickGapMs, gap);
     }
     this.#lastArrivalAt = now;
     if (this.#sentAt === 0) return;
@@ -169,6 +186,14 @@ export class SpinPolicy {
     this.#usualReplyMs = this.#usualReplyMs === Infinity
       ? reply
       : this.#usualReplyMs + (reply - this.#usualReplyMs) * GAP_WEIGHT;
+    this.#quickReplyMs = this.#quickReplyMs === Infinity
+      ? reply
+      : towardsLow(this.#quickReplyMs, reply);
     this.#sentAt = 0;
   }
+}
+
+/** Moves a low envelope towards `sample`: quickly down, slowly up. */
+function towardsLow(envelope: number, sample: number): number {
+  return envelope + (sample - envelope) * (sample < envelope ? QUICK_DOWN : QUICK_UP);
 }
