@@ -32,11 +32,14 @@ export interface Options {
   /** Path of the native library to load instead of the prebuilt one (also `TOFU_NATIVE_LIB`). */
   nativeLibrary?: string;
   /**
-   * After activity, the engine keeps watching its sockets on the JS thread
-   * (yielding to the event loop between looks) for this many microseconds
-   * before it parks on another thread: first by polling, then in short kernel
-   * waits that cost little CPU. An answer within this window is picked up
-   * without the cost of a cross-thread wake. 0: park at once (least CPU).
+   * The longest the engine keeps watching its sockets on the JS thread after
+   * activity (yielding to the event loop between looks) before it parks and
+   * lets a native thread wait: first by polling, then in short kernel waits
+   * that cost little CPU. An answer within the watch is picked up without the
+   * cost of a cross-thread wake. The engine watches only as long as it
+   * expects something to come (about twice the usual gap between arrivals,
+   * or between its sends and their replies), so at loads whose gaps are
+   * longer than this it parks at once. 0: always park at once (least CPU).
    * @default {1000}
    */
   spinMicros?: number;
