@@ -134,7 +134,11 @@ function runnableBackends(): Backend[] {
 async function warmUp(): Promise<void> {
   const pollers = [0, 1, 2, 3].map(() => native.pollerCreate(BackendId.default));
   await Promise.all(pollers.map((poller) => native.pollerPark(poller, 0)));
+  // A runtime may open a descriptor of its own with its first thread-safe callback.
+  const waiting = pollers[0]!;
+  if (native.waiterStart(waiting, () => {}) === 0) native.waiterArm(waiting);
   for (const poller of pollers) native.pollerDestroy(poller);
+  await native.waiterStopped(waiting);
   await sleep(1);
 }
 await warmUp();
@@ -428,6 +432,41 @@ for (const { id, name, skip } of backends) {
     );
 
     test(
+      "a waiter calls back once per arm when a socket is ready, and stops with its poller",
+      leakFree(async (scope) => {
+        const { client, server } = await tcpPair(scope);
+        const poller = native.pollerCreate(id);
+        assert.ok(poller >= 0);
+        let calls = 0;
+        const started = native.waiterStart(poller, () => calls++);
+        if (started === NativeError.inval) {
+          // This runtime offers no thread-safe callback here (a Worker): engines park instead.
+          native.pollerDestroy(poller);
+          return;
+        }
+        assert.equal(started, 0);
+        assert.equal(native.pollerRegister(poller, server, 5, Interest.read), 0);
+        assert.equal(native.waiterArm(poller), 0);
+        await sleep(30);
+        assert.equal(calls, 0, "nothing ready: no call");
+        sendAll(client, enc("x"));
+        await until("the waiter's call", () => calls === 1 ? true : undefined);
+        await sleep(30);
+        assert.equal(calls, 1, "still readable, but not armed again: no second call");
+        assert.equal(native.waiterArm(poller), 0);
+        await until("the call after the second arm", () => calls === 2 ? true : undefined);
+        const events = new Int32Array(8);
+        assert.equal(native.pollerWait(poller, events, 0), 1, "the park consumed nothing");
+        assert.equal(events[0], 5);
+        assert.equal(native.waiterArm(poller), 0);
+        await sleep(10);
+        assert.equal(native.pollerDestroy(poller), 0, "destroyed while armed");
+        await native.waiterStopped(poller);
+        assert.equal(native.waiterArm(poller), NativeError.badHandle);
+      }),
+    );
+
+    test(
       "destroying a poller ends its pending park",
       leakFree(async () => {
         const poller = native.pollerCreate(id);
@@ -490,6 +529,31 @@ function runScript(source: string): string {
     rmSync(file, { force: true });
   }
 }
+
+describe("waiter lifecycle in a fresh process", () => {
+  test("a running waiter keeps the process alive until its poller is destroyed, then it exits", () => {
+    const out = runScript(`
+      const native = loadNative();
+      const poller = native.pollerCreate(0);
+      if (poller < 0) throw new Error("pollerCreate " + poller);
+      let calls = 0;
+      const code = native.waiterStart(poller, () => calls++);
+      if (code !== 0) throw new Error("waiterStart " + code);
+      native.waiterArm(poller);
+      // Only the waiter keeps the process alive now; the timer ends it.
+      setTimeout(() => {
+        native.pollerWake(poller);
+        setTimeout(async () => {
+          native.pollerDestroy(poller);
+          await native.waiterStopped(poller);
+          native.unload();
+          console.log("waiter ok", calls);
+        }, 50);
+      }, 100).unref?.();
+    `);
+    assert.match(out, /waiter ok 1/);
+  });
+});
 
 describe("park lifecycle in a fresh process", () => {
   const isBun = typeof process.versions.bun === "string";
