@@ -311,7 +311,7 @@ export class Engine {
     for (let i = 0; i < touched.length; i++) {
       const ch = touched[i]!;
       ch.touched = false;
-      if (ch.state !== ChannelState.closed) this.#core.reconcile(ch);
+      if (ch.state !== ChannelState.closed) this.#reconcile(ch);
     }
     touched.length = 0;
     const again = more || this.#moreWork || this.#inboxStores.length > 0;
@@ -456,7 +456,10 @@ export class Engine {
     ch.sock = sock;
     ch.state = ChannelState.open;
     ch.expected = Trigger.accept;
-    this.#core.attach(ch);
+    if (this.#core.attach(ch) < 0) {
+      this.#failRequest(ch, store, AmpeStatus.listenFailed);
+      return;
+    }
     if (chosen !== null) this.#reportChosenAddress(store, sock, chosen, ip);
     // Success: the same message comes back as WelcomeResponse, origin application (spec §10.1).
     store.proto = (store.proto & ~OPCODE_MASK) | OpCode.WelcomeResponse;
@@ -507,7 +510,8 @@ export class Engine {
     ch.expected = Trigger.recv;
     this.#channels.set(number, ch);
     group.channels.add(ch);
-    this.#core.attach(ch);
+    // A connection the poller cannot watch is closed before the app ever sees it.
+    if (this.#core.attach(ch) < 0) this.#dropChannel(ch);
   }
 
   /**
@@ -528,7 +532,7 @@ export class Engine {
       listener.acceptTimer = undefined;
       if (listener.state !== ChannelState.open || !this.running) return;
       listener.expected = Trigger.accept;
-      this.#core.reconcile(listener);
+      this.#reconcile(listener);
       this.#schedule();
     }, ACCEPT_PAUSE_MS);
   }
@@ -565,7 +569,7 @@ export class Engine {
     ch.sock = sock;
     ch.state = ChannelState.connecting;
     ch.expected = Trigger.connect;
-    this.#core.attach(ch);
+    if (this.#core.attach(ch) < 0) this.#closeChannel(ch, AmpeStatus.connectFailed);
   }
 
   #connectReady(ch: Channel): void {
@@ -827,6 +831,15 @@ export class Engine {
     this.#numbers.release(ch.number);
     this.#channels.delete(ch.number);
     (ch.group as GroupCore).channels.delete(ch);
+  }
+
+  /**
+   * Applies the channel's interest to the poller. A change the OS refuses
+   * would leave the channel watched for the wrong events (stalled, or
+   * spinning), so the channel is closed with communication_failed instead.
+   */
+  #reconcile(ch: Channel): void {
+    if (this.#core.reconcile(ch) < 0) this.#closeChannel(ch, AmpeStatus.communicationFailed);
   }
 
   /** Lists the channel for interest reconciliation at the end of the turn. */

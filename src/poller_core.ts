@@ -77,7 +77,10 @@ export class PollerCore {
     return BACKEND_NAMES[this.backend] ?? `backend ${this.backend}`;
   }
 
-  /** Starts routing events of `p` to it, with its current expected triggers. */
+  /**
+   * Starts routing events of `p` to it, with its current expected triggers.
+   * Returns 0 or the negative native code of a refused registration.
+   */
   attach(p: Pollable): number {
     p.token = this.#allocateToken();
     this.#byToken.set(p.token, p);
@@ -95,13 +98,19 @@ export class PollerCore {
     p.act = 0;
   }
 
-  /** Brings the OS interest of `p` in line with its expected triggers. */
-  reconcile(p: Pollable): void {
-    if (p.token === 0) return;
+  /**
+   * Brings the OS interest of `p` in line with its expected triggers. Returns
+   * 0, or the negative native code when the OS refused the change (the old
+   * interest may then still be in force: the caller must not go on as if).
+   */
+  reconcile(p: Pollable): number {
+    if (p.token === 0) return 0;
     const os = osInterestOf(p.expected);
-    if (os === p.registeredOs) return;
+    if (os === p.registeredOs) return 0;
+    const code = this.#native.pollerModify(this.#poller, p.sock, p.token, os);
+    if (code < 0) return code;
     p.registeredOs = os;
-    this.#native.pollerModify(this.#poller, p.sock, p.token, os);
+    return 0;
   }
 
   /**

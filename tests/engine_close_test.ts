@@ -3,6 +3,7 @@ import { describe as suite, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { type Ampe, AmpeStatus, type ChannelGroup, type Message, OpCode } from "../mod.ts";
+import { Interest, loadNative, NativeError } from "../ffi/mod.ts";
 import {
   addresses,
   connect,
@@ -338,4 +339,59 @@ test("S-092 group destroy: the listener is gone (connect fails, UDS file removed
       await ac.destroy(gc);
     }
   });
+});
+
+suite("a refused interest update", () => {
+  test(
+    "closes the channel: its unsent messages come back communication_failed, then channel_closed",
+    async () => {
+      // The engines share this instance of the real library; only the client's first
+      // read+write interest update is refused, as an OS would refuse it.
+      const native = loadNative();
+      const real = native.pollerModify;
+      let refused = 0;
+      native.pollerModify = (poller, sock, token, interest) => {
+        if ((interest & Interest.write) !== 0 && refused === 0) {
+          refused++;
+          return NativeError.badHandle;
+        }
+        return real.call(native, poller, sock, token, interest);
+      };
+      try {
+        // The server never reads its group: its 2-message pool starves, and the client's
+        // writes block, so the client's channel needs write interest.
+        await withPair("tcp", async ({ ac, gc, C, H }) => {
+          const body = new Uint8Array(60 * 1024);
+          for (let i = 0; i < 200; i++) {
+            postNew(ac, gc, (m) => {
+              m.bhdr.proto.opCode = OpCode.Request;
+              m.bhdr.channelNumber = C;
+              m.body.append(body);
+            });
+          }
+          let returned = 0;
+          for (;;) {
+            const m = await recv(gc);
+            if (m.bhdr.status === AmpeStatus.channelClosed) {
+              expectMsg(m, { op: OpCode.Signal, origin: "E", ch: C, mid: H }, "channel_closed");
+              ac.put(m);
+              break;
+            }
+            expectMsg(
+              m,
+              { op: OpCode.Request, origin: "E", status: AmpeStatus.communicationFailed, ch: C },
+              "an unsent Request",
+            );
+            returned++;
+            ac.put(m);
+          }
+          assert.equal(refused, 1, "the refusal happened");
+          assert.ok(returned > 0, "the messages still queued came back");
+        }, { initialPoolMsgs: 2, maxPoolMsgs: 2 });
+      } finally {
+        delete (native as { pollerModify?: unknown }).pollerModify;
+        native.unload();
+      }
+    },
+  );
 });
