@@ -94,7 +94,7 @@ export class Channel implements Pollable {
     this.decoder = io ? new FrameDecoder() : null;
   }
 
-  /** Records the id of the first message seen on this channel. */
+  /** Records the id of the first message this channel received (its `mid0`, spec §10.5). */
   noteMid0(hi: number, lo: number): void {
     if (this.hasMid0) return;
     this.hasMid0 = true;

@@ -364,7 +364,10 @@ export class Engine {
       ch.welcomeMidHi = store.midHi;
       ch.welcomeMidLo = store.midLo;
     } else {
-      ch.noteMid0(store.midHi, store.midLo);
+      // Until the channel receives anything, its close Signal carries the
+      // HelloRequest's id; the first message received replaces it (spec §10.5).
+      ch.mid0Hi = store.midHi;
+      ch.mid0Lo = store.midLo;
     }
     this.#channels.set(number, ch);
     group.channels.add(ch);

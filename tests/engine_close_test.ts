@@ -11,6 +11,7 @@ import {
   expectClosed,
   expectMsg,
   expectNext,
+  listen,
   none,
   postNew,
   recv,
@@ -394,4 +395,42 @@ suite("a refused interest update", () => {
       }
     },
   );
+});
+
+suite("mid0 of a client channel (spec §10.5)", () => {
+  for (const t of TRANSPORTS) {
+    test(
+      `${t}: a HelloResponse with another id makes that id the one its channel_closed Signal carries`,
+      async () => {
+        await withEngines([{}, {}], async (rs, rc) => {
+          const as = rs.ampe(), ac = rc.ampe();
+          const gs = as.create(), gc = ac.create();
+          const addr = await addresses(t);
+          await listen(as, gs, addr.server);
+          const { C, H } = connect(ac, gc, addr.client);
+          const hello = expectMsg(await recv(gs), { op: OpCode.HelloRequest, mid: H }, "Hello");
+          hello.bhdr.proto.opCode = OpCode.HelloResponse;
+          hello.bhdr.messageId = H + 100n;
+          gs.post(hello);
+          const answer = expectMsg(
+            await recv(gc),
+            { op: OpCode.HelloResponse, origin: "A", status: 0, ch: C, mid: H + 100n },
+            "HelloResponse",
+          );
+          ac.put(answer);
+          postNew(ac, gc, (m) => {
+            m.bhdr.proto.opCode = OpCode.ByeSignal;
+            m.bhdr.channelNumber = C;
+          });
+          const bye = expectMsg(
+            await recv(gc),
+            { op: OpCode.ByeSignal, origin: "E", status: AmpeStatus.channelClosed, ch: C },
+            "the ByeSignal back",
+          );
+          ac.put(bye);
+          await expectClosed(ac, gc, C, H + 100n, "channel_closed with the received id");
+        });
+      },
+    );
+  }
 });
