@@ -14,7 +14,7 @@ export const PREBUILT_VERSION = "0.1.0";
 
 /** SHA-256 of the native sources every prebuilt library was built from. */
 export const PREBUILT_SOURCE_HASH =
-  "e99654ade8081102bc7b107782cd879e8a31ea4e1de9433b1bb96dd98fa222d2";
+  "e244d6aa63938b8fa55ef9cf26c3848723fd67b57d09abd933963b8c07a5a895";
 
 /** One prebuilt library: its path under `ffi/prebuilt/` and the SHA-256 of its bytes. */
 export interface PrebuiltFile {
@@ -28,30 +28,30 @@ export interface PrebuiltFile {
 export const PREBUILT_FILES: Readonly<Record<string, PrebuiltFile>> = {
   "linux-x64-gnu": {
     file: "linux-x64-gnu/libtofu.so",
-    sha256: "e7ebf652a91d1adf734bef9d09c850fb20beb61c31b1abe6910742824e13dcc9",
+    sha256: "d1ff7917326e8038d97c073c05e492ec4f7264c9453ec2bc4e4e9398d82e50b9",
   },
   "linux-arm64-gnu": {
     file: "linux-arm64-gnu/libtofu.so",
-    sha256: "720c3255551d5d15b23f16d05a4f59cf4b60d1920b8454c1203a7515ed87f677",
+    sha256: "9dc160589998f1b52d88dceda39fe5bf68adaca62f6224e16af3195cd13788ab",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libtofu.so",
-    sha256: "326ef0c351b9d534916f40961b5e469c535363a655fbf353079ce5efb1daa02d",
+    sha256: "1eec9f5650a86c2bef48ae0b5c5d2dbd492df0c2f4369347a98ab63c5bc20dc7",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libtofu.so",
-    sha256: "18a2af9832caf64345a169ffaad97558b3217d6b59f81153e21c1276322baf91",
+    sha256: "f2f106c603956b1ba4a65c577400c68f0c9dd04b8daf8793c6d8dc0bd90224d8",
   },
   "darwin-x64": {
     file: "darwin-x64/libtofu.dylib",
-    sha256: "7530f6279698ad296030411da91ed49b5afbb740a9c6019d9bdb6ade1c10b528",
+    sha256: "d838d7672d833c6b4b0cc3dd3821ac23c3fedfc98345bb947e70682ffe88fe68",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libtofu.dylib",
-    sha256: "fabd035acb8e1bf46eb2c0033c7aa54f0810a85b990afc62e5de9aaf0dd1caaa",
+    sha256: "43d655c14b2f69c3dc9c612d192c9575c58e13d5ce5910834de3cb10db3d4522",
   },
   "windows-x64": {
     file: "windows-x64/tofu.dll",
-    sha256: "a4c50d27837dd4802b16616fb022656d2d7f5281c047487a028d69566e2f0f85",
+    sha256: "a6c2d92cc1da328d74d0c7ed062e87ea35222378e20815c2fef0974465d3c70f",
   },
 };

@@ -102,20 +102,12 @@ static void open_nested(struct tofu_poller *p, struct tofu_waiter *w) {
   (void)p;
   w->nest = -1;
 }
+
+static void run_nested(struct tofu_waiter *w) { (void)w; }
 #endif
 
-static void run_waiter(struct tofu_poller *p) {
-  struct tofu_waiter *w = p->waiter;
-#if defined(TOFU_NESTED_WAIT)
-  if (w->nest >= 0) {
-    run_nested(w);
-    int32_t slot = w->slot;
-    w->callback(w->handle, TOFU_WAITER_STOPPED);
-    tofu_handle_release(&p->base);
-    atomic_store(&slots[slot], SLOT_GONE);
-    return;
-  }
-#endif
+/* The condition path: sleep until armed, park, call back, again. */
+static void run_armed_parks(struct tofu_poller *p, struct tofu_waiter *w) {
   tofu_mutex_lock(&w->lock);
   for (;;) {
     while (!w->armed && !w->stopping) tofu_cond_wait_ms(&w->cond, &w->lock, IDLE_CHECK_MS);
@@ -132,6 +124,17 @@ static void run_waiter(struct tofu_poller *p) {
     tofu_mutex_lock(&w->lock);
   }
   tofu_mutex_unlock(&w->lock);
+}
+
+static void run_waiter(struct tofu_poller *p) {
+  struct tofu_waiter *w = p->waiter;
+  if (w->nest >= 0) {
+    run_nested(w);
+  } else {
+    run_armed_parks(p, w);
+  }
+  /* The last call; after it the waiter touches neither the callback nor w
+   * (the poller, and w with it, may be freed by the release). */
   int32_t slot = w->slot;
   w->callback(w->handle, TOFU_WAITER_STOPPED);
   tofu_handle_release(&p->base);
@@ -193,14 +196,8 @@ TOFU_API int32_t tofu_waiter_start(int32_t poller, tofu_ready_fn callback) {
       if (w->slot >= 0) code = w->slot;
       if (w->slot < 0 || start_thread(p) != 0) {
         if (w->slot >= 0) atomic_store(&slots[w->slot], SLOT_FREE);
-        p->waiter = NULL;
         atomic_fetch_sub(&p->base.refs, 1);
-#if defined(TOFU_NESTED_WAIT)
-        if (w->nest >= 0) close(w->nest);
-#endif
-        tofu_cond_fini(&w->cond);
-        tofu_mutex_fini(&w->lock);
-        free(w);
+        tofu_waiter_free(p);
         code = TOFU_E_NOMEM;
       }
     }
