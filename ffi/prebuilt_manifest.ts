@@ -14,7 +14,7 @@ export const PREBUILT_VERSION = "0.1.0";
 
 /** SHA-256 of the native sources every prebuilt library was built from. */
 export const PREBUILT_SOURCE_HASH =
-  "e244d6aa63938b8fa55ef9cf26c3848723fd67b57d09abd933963b8c07a5a895";
+  "bfd4ab0c310a1c01eef201f62dcd8d081412010e3e75c219eb842ef2d056456b";
 
 /** One prebuilt library: its path under `ffi/prebuilt/` and the SHA-256 of its bytes. */
 export interface PrebuiltFile {
@@ -28,30 +28,30 @@ export interface PrebuiltFile {
 export const PREBUILT_FILES: Readonly<Record<string, PrebuiltFile>> = {
   "linux-x64-gnu": {
     file: "linux-x64-gnu/libtofu.so",
-    sha256: "d1ff7917326e8038d97c073c05e492ec4f7264c9453ec2bc4e4e9398d82e50b9",
+    sha256: "73201598f0f8f630e18b901c536e11773348ca157ad1fbc236801a599d9ebb0a",
   },
   "linux-arm64-gnu": {
     file: "linux-arm64-gnu/libtofu.so",
-    sha256: "9dc160589998f1b52d88dceda39fe5bf68adaca62f6224e16af3195cd13788ab",
+    sha256: "4e9cce96221167a1f82840aedcee714c40ed145647745b0f15bfda3e7f5979a2",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libtofu.so",
-    sha256: "1eec9f5650a86c2bef48ae0b5c5d2dbd492df0c2f4369347a98ab63c5bc20dc7",
+    sha256: "af8bf7c9f2669a1fab136ef1b62e1a96ddeae58af7adb76da3c6a8742f0a43ef",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libtofu.so",
-    sha256: "f2f106c603956b1ba4a65c577400c68f0c9dd04b8daf8793c6d8dc0bd90224d8",
+    sha256: "028172216a034b6fa49aecea1beaf0112fd1b6735f3d367331f5eb79f765ab35",
   },
   "darwin-x64": {
     file: "darwin-x64/libtofu.dylib",
-    sha256: "d838d7672d833c6b4b0cc3dd3821ac23c3fedfc98345bb947e70682ffe88fe68",
+    sha256: "5cda4d4294f3f0bc725a30e45baa6b8b7f6ed7c6d05939fcfc9f159011a78623",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libtofu.dylib",
-    sha256: "43d655c14b2f69c3dc9c612d192c9575c58e13d5ce5910834de3cb10db3d4522",
+    sha256: "2398a5ad1ec5390e02f405ef698e96efbbddabe1f1175da0a9a5974731e512c6",
   },
   "windows-x64": {
     file: "windows-x64/tofu.dll",
-    sha256: "a6c2d92cc1da328d74d0c7ed062e87ea35222378e20815c2fef0974465d3c70f",
+    sha256: "79ccd5dea51601251a98190a0dc4b9d18bc01c3ee3404ed7cd2e7f5dd016c22b",
   },
 };

@@ -118,6 +118,8 @@ TOFU_API int32_t tofu_poller_backend(int32_t poller) {
 TOFU_API int32_t tofu_poller_destroy(int32_t poller) {
   struct tofu_poller *p = (struct tofu_poller *)tofu_handle_remove(poller, TOFU_KIND_POLLER);
   if (p == NULL) return TOFU_E_BADHANDLE;
+  /* First: whatever wakes the waiter from here on must not look like readiness. */
+  tofu_waiter_stop(p);
   tofu_mutex_lock(&p->lock);
   for (int32_t i = 0; i < p->reg_count; i++) {
     struct tofu_registration *r = &p->regs[i];
@@ -133,7 +135,6 @@ TOFU_API int32_t tofu_poller_destroy(int32_t poller) {
   /* A thread parked on p holds its own reference: wake it, and the last
    * reference frees the poller. */
   atomic_store(&p->destroyed, 1);
-  tofu_waiter_stop(p);
   tofu_wake_signal(&p->wake);
   tofu_handle_release(&p->base);
   return TOFU_OK;
