@@ -104,7 +104,12 @@ function describe(r) {
       n(r.p99Us).toFixed(1)
     } µs`;
   }
-  if (r.mode === "stream") return `${rate(n(r.perSec))} msg/s  ${n(r.mbPerSec).toFixed(0)} MB/s`;
+  if (r.mode === "stream") {
+    const alloc = r.allocClient === undefined && r.allocServer === undefined
+      ? ""
+      : `  alloc ${n(r.allocClient).toFixed(0)} / ${n(r.allocServer).toFixed(0)} B/msg`;
+    return `${rate(n(r.perSec))} msg/s  ${n(r.mbPerSec).toFixed(0)} MB/s${alloc}`;
+  }
   return `${n(r.cpuPercent).toFixed(3)} % of a core`;
 }
 
@@ -196,6 +201,7 @@ async function main() {
     for (let run = 1; run <= runs; run++) {
       for (const c of contenders) {
         if (unavailable.has(c.id)) continue;
+        if (c.streamOnly && kase.mode !== "stream") continue;
         if (kase.mode === "idle" && !c.id.startsWith("tofu-")) continue;
         const e = entry(c.id);
         if (e.failures.length > 0) continue; // one failure per case is enough to know

@@ -137,7 +137,6 @@ export class ProtoFields {
  */
 export class BinaryHeader {
   #source: HeaderSource;
-  #proto: ProtoFields | null = null;
 
   /**
    * A standalone all-zero header. (The argument is internal: a message's
@@ -219,7 +218,7 @@ export class BinaryHeader {
   /** The proto byte's fields. */
   get proto(): ProtoFields {
     fieldsOf(this.#source); // a handed-over message throws here too
-    return this.#proto ??= new ProtoFields(this.#source);
+    return new ProtoFields(this.#source); // not kept: see Message.bhdr
   }
 
   /** Text headers length: the current one for a live view, the recorded one otherwise. */

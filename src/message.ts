@@ -42,9 +42,6 @@ let handleOf: (m: Message) => StoreHandle;
  */
 export class Message {
   #handle: StoreHandle;
-  #bhdr: BinaryHeader | null = null;
-  #thdrs: TextHeaders | null = null;
-  #body: Body | null = null;
 
   /** A new empty standalone message; the same as `Message.create()`. */
   constructor() {
@@ -60,22 +57,25 @@ export class Message {
     return new Message();
   }
 
+  // The views are made afresh on each access, not kept: a view used on the spot
+  // (`m.bhdr.status`) is then an allocation the JIT can remove.
+
   /** The binary header, a live view. */
   get bhdr(): BinaryHeader {
     this.#handle.live();
-    return this.#bhdr ??= new BinaryHeader(this.#handle);
+    return new BinaryHeader(this.#handle);
   }
 
   /** The text headers, a live view. */
   get thdrs(): TextHeaders {
     this.#handle.live();
-    return this.#thdrs ??= new TextHeaders(this.#handle);
+    return new TextHeaders(this.#handle);
   }
 
   /** The body, a live view. */
   get body(): Body {
     this.#handle.live();
-    return this.#body ??= new Body(this.#handle);
+    return new Body(this.#handle);
   }
 
   /** True when the engine made this message (origin bit set). */
