@@ -14,7 +14,7 @@ export const PREBUILT_VERSION = "0.1.0";
 
 /** SHA-256 of the native sources every prebuilt library was built from. */
 export const PREBUILT_SOURCE_HASH =
-  "c5d57a2adcc29200c43f4c5fb6081db085805913938bf505b7ba98f23593e042";
+  "a88b7da61bcd30dc4008d8a841873d55976e98d9196b7c7b909b6b97871fe16a";
 
 /** One prebuilt library: its path under `ffi/prebuilt/` and the SHA-256 of its bytes. */
 export interface PrebuiltFile {
@@ -28,30 +28,30 @@ export interface PrebuiltFile {
 export const PREBUILT_FILES: Readonly<Record<string, PrebuiltFile>> = {
   "linux-x64-gnu": {
     file: "linux-x64-gnu/libtofu.so",
-    sha256: "344e27d1341d835cab0ed6d74f6bf92421f7d5039299c8fa274c357a6221d13b",
+    sha256: "fe64281b53ce1a06c4628ef99de5c726cf3cd9e951915e5593d8bc212b3ca69f",
   },
   "linux-arm64-gnu": {
     file: "linux-arm64-gnu/libtofu.so",
-    sha256: "ab56446f384b417f676747215e287cf2248d5b101d8c94f08455f59f1779c155",
+    sha256: "4505c17a3809470a0e35963cde8ecd4a78336dbf9f65f185227b8fcf35133c64",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libtofu.so",
-    sha256: "cd6685c317977010b91caa9813ae680e85709f26fe813b1ff080ca1e1f26b710",
+    sha256: "6276dfe83ccc225353fa6a4db8df4b3525c18e38cb870c06a513e00baf3d8d1c",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libtofu.so",
-    sha256: "68759f79e61a4c8c95017ddc8b07316c40ff15b5c85ff0419f8c349dda44b98b",
+    sha256: "955b6dc68a80536fe2a545dcc7fd811abc1a397b51947eeb36fd831550ae6168",
   },
   "darwin-x64": {
     file: "darwin-x64/libtofu.dylib",
-    sha256: "1f421b8046ede6aac2584a50d3f15d2ee6d0b9269b9fa7baae67df2e417d8051",
+    sha256: "b00e2444ce44229186cdca851de46aacf2850af3bfc92fe3c3e8486a800b88d3",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libtofu.dylib",
-    sha256: "2fde8b5834c5102481bbf08084b0cc26aa3ec89286cba2da9f42a546ed6fd14a",
+    sha256: "9caa1a1f8fac37a7d52e4ddd9363dea4b1bf66a1864ab9d09ac241d02e6e70aa",
   },
   "windows-x64": {
     file: "windows-x64/tofu.dll",
-    sha256: "b47b4ad8626b59a5c2c9f873288ec50f8063ce84236570c9131660874f6feb25",
+    sha256: "c7f365f71f7e19f7eb6117ba4390c750fc23a7625bc463b0e64fb1dcd7630d4b",
   },
 };

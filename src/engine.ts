@@ -29,7 +29,7 @@ import { type Pollable, PollerCore } from "./poller_core.ts";
 import { Trigger } from "./triggers.ts";
 import { ChannelNumbers } from "./channel_numbers.ts";
 import { Channel, ChannelKind, ChannelState } from "./channel.ts";
-import { FlushResult, type SendFn } from "./outbox.ts";
+import { BATCH_BYTES, FlushResult, type SendFn, type SendvFn } from "./outbox.ts";
 import { GroupCore } from "./group_core.ts";
 import { Ring } from "./ring.ts";
 import { isNumericHost, resolveHost } from "./resolve.ts";
@@ -90,10 +90,11 @@ export class Engine {
   readonly #starved = new Set<Channel>();
 
   readonly #readScratch = new Uint8Array(READ_CHUNK);
-  readonly #sendScratch = new Uint8Array(64 * 1024 + MAX_FRAME_SIZE);
+  readonly #sendScratch = new Uint8Array(BATCH_BYTES + MAX_FRAME_SIZE);
   readonly #acceptOut = new Int32Array(ACCEPT_BATCH);
   #sendSock = -1;
   readonly #send: SendFn;
+  readonly #sendv: SendvFn;
   readonly #sent: (store: MessageStore) => void;
 
   #state: EngineState = EngineState.running;
@@ -123,6 +124,7 @@ export class Engine {
     // pool instead of one message at a time.
     this.pool = new Pool(config.initialPoolMsgs, config.maxPoolMsgs, () => this.#scheduleLater());
     this.#send = (buf, off, len) => this.#native.send(this.#sendSock, buf, off, len);
+    this.#sendv = (segs, count, slots) => this.#native.sendv(this.#sendSock, segs, count, slots);
     this.#sent = (store) => this.pool.put(store);
   }
 
@@ -584,7 +586,7 @@ export class Engine {
   /** Writes what the outbox holds; completed messages go back to the pool (spec §12). */
   #flush(ch: Channel): void {
     this.#sendSock = ch.sock;
-    const result = ch.outbox!.flush(this.#send, this.#sendScratch, this.#sent);
+    const result = ch.outbox!.flush(this.#send, this.#sendv, this.#sendScratch, this.#sent);
     if (result === FlushResult.failed) {
       ch.peerGone = true;
       this.#receive(ch);
