@@ -8,7 +8,7 @@
 import { AmpeError } from "./ampe_error.ts";
 import { appendBytes, appendUtf8, type ByteBuffer, utf8Length } from "./byte_buffer.ts";
 import { AmpeStatus } from "./status.ts";
-import type { StoreHandle } from "./store_handle.ts";
+import { liveStore, type StoreHandle } from "./store_handle.ts";
 import { MAX_SECTION_SIZE } from "./wire.ts";
 
 const decoder = new TextDecoder();
@@ -51,12 +51,12 @@ export class Body {
    * throws `AmpeError` (`invalidBodyLen`) and appends nothing.
    */
   append(data: Uint8Array | string): void {
-    appendData(this.#handle.live().body, data);
+    appendData(liveStore(this.#handle).body, data);
   }
 
   /** Replaces the body with `data`; on a size error the body is left unchanged. */
   set(data: Uint8Array | string): void {
-    const body = this.#handle.live().body;
+    const body = liveStore(this.#handle).body;
     const size = typeof data === "string" ? utf8Length(data) : data.length;
     if (size > MAX_SECTION_SIZE) {
       throw new AmpeError(
@@ -74,7 +74,7 @@ export class Body {
    * post/put the engine reuses the memory). Copy it (`slice()`) to keep it.
    */
   bytes(): Uint8Array {
-    const body = this.#handle.live().body;
+    const body = liveStore(this.#handle).body;
     return body.bytes.subarray(0, body.length);
   }
 
@@ -85,11 +85,11 @@ export class Body {
 
   /** Size of the body in bytes. */
   get byteLength(): number {
-    return this.#handle.live().body.length;
+    return liveStore(this.#handle).body.length;
   }
 
   /** Empties the body (the memory is kept for reuse). */
   reset(): void {
-    this.#handle.live().body.length = 0;
+    liveStore(this.#handle).body.length = 0;
   }
 }
