@@ -173,7 +173,11 @@ async function serve(opts: PeerOptions): Promise<void> {
       }
     }
   }
-  while (!handle(await receive(ampe, g)));
+  // One waitReceive per message, awaited right here (no async helper: that would add promises).
+  for (;;) {
+    const m = await g.waitReceive(WAIT_INFINITE);
+    if (m !== null && handle(m)) return;
+  }
 }
 
 async function runClient(opts: PeerOptions): Promise<void> {
