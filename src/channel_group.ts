@@ -93,8 +93,12 @@ export class ChannelGroup {
    *
    * @example
    * ```ts
-   * import type { Ampe, ChannelGroup } from "./mod.ts";
-   * declare const ampe: Ampe, group: ChannelGroup;
+   * import { Reactor } from "./mod.ts";
+   *
+   * await using rtr = await Reactor.create();
+   * const ampe = rtr.ampe();
+   * const group = ampe.create();
+   * group.updateReceiver(); // something to receive
    * for (const msg of await group.receiveBatch(256, 1000)) {
    *   // ... read msg ...
    *   ampe.put(msg);
