@@ -84,10 +84,11 @@ async function receiveAll(count: number): Promise<{ bytes: number; batches: numb
 const receiving = receiveAll(10_000);
 const chunk = new Uint8Array(1024).fill(0x2a);
 for (let i = 0; i < 10_000; i++) {
-  // poolOnly: when every message is in flight, wait for the engine to return one.
+  // poolOnly: when every message is in flight, let the engine run (setImmediate, not a
+  // timer: a timer waits at least 1 ms) until it returns one.
   let msg = sender.get(AllocationStrategy.poolOnly);
   while (msg === null) {
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    await new Promise((resolve) => setImmediate(resolve));
     msg = sender.get(AllocationStrategy.poolOnly);
   }
   msg.bhdr.proto.opCode = OpCode.Signal;
