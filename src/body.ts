@@ -6,7 +6,7 @@
  */
 
 import { AmpeError } from "./ampe_error.ts";
-import { appendBytes, appendUtf8, type ByteBuffer, utf8Length } from "./byte_buffer.ts";
+import { appendBytes, appendUtf8, type ByteBuffer, clearBytes, utf8Length } from "./byte_buffer.ts";
 import { AmpeStatus } from "./status.ts";
 import { liveStore, type StoreHandle } from "./store_handle.ts";
 import { MAX_SECTION_SIZE } from "./wire.ts";
@@ -64,7 +64,7 @@ export class Body {
         `Body must be at most 65535 bytes, got ${size}`,
       );
     }
-    body.length = 0;
+    clearBytes(body);
     appendData(body, data);
   }
 
@@ -75,7 +75,7 @@ export class Body {
    */
   bytes(): Uint8Array {
     const body = liveStore(this.#handle).body;
-    return body.bytes.subarray(0, body.length);
+    return body.bytes.subarray(body.offset, body.offset + body.length);
   }
 
   /** The body decoded as UTF-8 (invalid sequences become U+FFFD). */
@@ -90,6 +90,6 @@ export class Body {
 
   /** Empties the body (the memory is kept for reuse). */
   reset(): void {
-    liveStore(this.#handle).body.length = 0;
+    clearBytes(liveStore(this.#handle).body);
   }
 }

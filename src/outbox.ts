@@ -180,7 +180,7 @@ export class Outbox {
       if (gathered) {
         off = encodeFrameHead(store, scratch, off, view);
         batch.piece(0, runStart, off - runStart);
-        batch.piece(batch.body(store.body.bytes), 0, bl);
+        batch.piece(batch.body(store.body.bytes), store.body.offset, bl);
         runStart = off;
       } else {
         off = encodeFrame(store, scratch, off, view);
