@@ -5,7 +5,8 @@
  * Every message is a 16-byte binary header, optional text headers and an
  * optional body. Channels open with WelcomeRequest (listen) or HelloRequest
  * (connect) and close with Bye; every outcome (data, failure, close, pool
- * exhaustion) reaches the app as a message through `waitReceive`.
+ * exhaustion) reaches the app as a message through `waitReceive` (or, for
+ * streams, many at a time through `receiveBatch`).
  *
  * @example
  * ```ts

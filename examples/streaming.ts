@@ -1,12 +1,14 @@
 /**
- * Streaming with `more`: the server answers one request with several
- * Responses; every part but the last has `more` set. The engine never
- * interprets the flag: it is a convention between the two apps.
+ * Streaming, two ways. With `more`: the server answers one request with
+ * several Responses; every part but the last has `more` set (the engine never
+ * interprets the flag: it is a convention between the two apps). In bulk: the
+ * client posts as fast as the pool lets it and the server takes whatever has
+ * arrived at once with `receiveBatch`.
  *
  * @module
  */
 
-import { AllocationStrategy, MoreMessagesFlag, OpCode, Reactor } from "../mod.ts";
+import { AllocationStrategy, MoreMessagesFlag, OpCode, Reactor, WAIT_SECOND } from "../mod.ts";
 import { connectPair, next } from "./pair.ts";
 
 await using rtr = await Reactor.create();
@@ -50,3 +52,52 @@ for (;;) {
 console.log(`received ${chunks.length} chunks: ${chunks.join(", ")}`);
 await streaming;
 // #endregion client
+
+// #region bulk
+// The sender has its own engine, as it would in its own process: its pool is the stream's flow
+// control (a bigger one keeps more messages in flight), apart from the receiver's.
+await using senderRtr = await Reactor.create({ initialPoolMsgs: 1024, maxPoolMsgs: 1024 });
+const sender = senderRtr.ampe();
+const bulkIn = ampe.create();
+const bulkOut = sender.create();
+const bulk = await connectPair(ampe, bulkIn, bulkOut, sender);
+
+/** Receives `count` data messages, many per await; returns their body bytes and the awaits. */
+async function receiveAll(count: number): Promise<{ bytes: number; batches: number }> {
+  let bytes = 0;
+  let batches = 0;
+  for (let received = 0; received < count;) {
+    const batch = await bulkIn.receiveBatch(256, 5 * WAIT_SECOND);
+    if (batch.length === 0) throw new Error("the stream stalled");
+    batches++;
+    for (const msg of batch) {
+      if (msg.isFromApplication()) {
+        bytes += msg.body.byteLength;
+        received++;
+      }
+      ampe.put(msg); // data and engine notices (pool_empty) alike go back to the pool
+    }
+  }
+  return { bytes, batches };
+}
+
+const receiving = receiveAll(10_000);
+const chunk = new Uint8Array(1024).fill(0x2a);
+for (let i = 0; i < 10_000; i++) {
+  // poolOnly: when every message is in flight, let the engine run (setImmediate, not a
+  // timer: a timer waits at least 1 ms) until it returns one.
+  let msg = sender.get(AllocationStrategy.poolOnly);
+  while (msg === null) {
+    await new Promise((resolve) => setImmediate(resolve));
+    msg = sender.get(AllocationStrategy.poolOnly);
+  }
+  msg.bhdr.proto.opCode = OpCode.Signal;
+  msg.bhdr.channelNumber = bulk.client;
+  msg.body.set(chunk);
+  bulkOut.post(msg);
+}
+const { bytes, batches } = await receiving;
+console.log(
+  `streamed 10000 messages (${bytes} bytes) with ${batches < 10_000 ? "fewer" : "as many"} awaits`,
+);
+// #endregion bulk

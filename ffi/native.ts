@@ -125,6 +125,14 @@ export interface Native {
   accept(listener: number, out: Int32Array): number;
   /** Sends `buf[off, off + len)`; returns bytes sent (may be short); a span outside `buf` gives `inval`. */
   send(sock: number, buf: Uint8Array, off: number, len: number): number;
+  /**
+   * Gather send: `count` pieces, three int32 each in `segs` (slot, off, len):
+   * `len` bytes of `slots[slot]` from `off`, written in order with one system
+   * call. At most 16 slots and 64 pieces; a piece outside its buffer, or an
+   * unknown slot, gives `inval` without calling C. Returns bytes sent (may be
+   * short), `again`, or the failure, as `send`.
+   */
+  sendv(sock: number, segs: Int32Array, count: number, slots: readonly Uint8Array[]): number;
   /** Receives into `buf[off, off + len)`: bytes, 0 at EOF, `again`; a span outside `buf` gives `inval`. */
   recv(sock: number, buf: Uint8Array, off: number, len: number): number;
   /** Shuts down a direction: 0 read, 1 write, 2 both. */

@@ -10,7 +10,12 @@
  */
 
 import { type Native, NativeError } from "./native.ts";
-import type { CallbackPointer, NativeSymbols } from "./symbols.ts";
+import {
+  type CallbackPointer,
+  type NativeSymbols,
+  SENDV_MAX_SEGS,
+  SENDV_SLOTS,
+} from "./symbols.ts";
 
 /**
  * A JavaScript function that native threads may call: the call runs it on the
@@ -309,6 +314,47 @@ export class NativeBinding implements Native {
   send(sock: number, buf: Uint8Array, off: number, len: number): number {
     if (!inBounds(buf, off, len)) return NativeError.inval;
     return this.#s.tofu_send(sock, buf, off, len);
+  }
+
+  /** Gather send (see `Native.sendv`); every piece is checked against its buffer first. */
+  sendv(sock: number, segs: Int32Array, count: number, slots: readonly Uint8Array[]): number {
+    const n = slots.length;
+    if (
+      (count | 0) !== count || count < 0 || count > SENDV_MAX_SEGS || 3 * count > segs.length ||
+      n === 0 || n > SENDV_SLOTS
+    ) {
+      return NativeError.inval;
+    }
+    for (let i = 0; i < 3 * count; i += 3) {
+      const slot = segs[i]!;
+      if (slot < 0 || slot >= n || !inBounds(slots[slot]!, segs[i + 1]!, segs[i + 2]!)) {
+        return NativeError.inval;
+      }
+    }
+    // Slots the caller did not fill repeat the first buffer (C never reads them).
+    const s = slots;
+    const f = s[0]!;
+    return this.#s.tofu_sendv(
+      sock,
+      segs,
+      count,
+      f,
+      s[1] ?? f,
+      s[2] ?? f,
+      s[3] ?? f,
+      s[4] ?? f,
+      s[5] ?? f,
+      s[6] ?? f,
+      s[7] ?? f,
+      s[8] ?? f,
+      s[9] ?? f,
+      s[10] ?? f,
+      s[11] ?? f,
+      s[12] ?? f,
+      s[13] ?? f,
+      s[14] ?? f,
+      s[15] ?? f,
+    );
   }
 
   /** Receives into `buf[off, off + len)`; an out-of-range span gives `inval` without calling C. */

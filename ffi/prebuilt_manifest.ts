@@ -14,7 +14,7 @@ export const PREBUILT_VERSION = "0.1.0";
 
 /** SHA-256 of the native sources every prebuilt library was built from. */
 export const PREBUILT_SOURCE_HASH =
-  "bfd4ab0c310a1c01eef201f62dcd8d081412010e3e75c219eb842ef2d056456b";
+  "bf933e2e3747083988926f1d1218a75de620fc62eb8594e7fe836dae20bb41de";
 
 /** One prebuilt library: its path under `ffi/prebuilt/` and the SHA-256 of its bytes. */
 export interface PrebuiltFile {
@@ -28,30 +28,30 @@ export interface PrebuiltFile {
 export const PREBUILT_FILES: Readonly<Record<string, PrebuiltFile>> = {
   "linux-x64-gnu": {
     file: "linux-x64-gnu/libtofu.so",
-    sha256: "73201598f0f8f630e18b901c536e11773348ca157ad1fbc236801a599d9ebb0a",
+    sha256: "2ddfe811f1d2500b25b1bac3082894c9bd9440be7a191ff8af00f04d9eef0923",
   },
   "linux-arm64-gnu": {
     file: "linux-arm64-gnu/libtofu.so",
-    sha256: "4e9cce96221167a1f82840aedcee714c40ed145647745b0f15bfda3e7f5979a2",
+    sha256: "f49e1ad5e379888196e21e3e6ac3c4f9028660ed129b5198fef8df969ef68429",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libtofu.so",
-    sha256: "af8bf7c9f2669a1fab136ef1b62e1a96ddeae58af7adb76da3c6a8742f0a43ef",
+    sha256: "a3ec07bb046213a556c37c8c415aed51349b86935444a0a8857b032c837e35fd",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libtofu.so",
-    sha256: "028172216a034b6fa49aecea1beaf0112fd1b6735f3d367331f5eb79f765ab35",
+    sha256: "7707325bec5f75fe5c020aa9772021ab0c16a0eb9fc322b1ff66582ff0313dba",
   },
   "darwin-x64": {
     file: "darwin-x64/libtofu.dylib",
-    sha256: "5cda4d4294f3f0bc725a30e45baa6b8b7f6ed7c6d05939fcfc9f159011a78623",
+    sha256: "c754ca031aa1e2d7d3019cbf6b39bc45efe71561e5beb5709ab267fe6373a2cf",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libtofu.dylib",
-    sha256: "2398a5ad1ec5390e02f405ef698e96efbbddabe1f1175da0a9a5974731e512c6",
+    sha256: "3af38c78c5080f270784a7432a58204c5003f4c99fb5cac714db4b71d60d2972",
   },
   "windows-x64": {
     file: "windows-x64/tofu.dll",
-    sha256: "79ccd5dea51601251a98190a0dc4b9d18bc01c3ee3404ed7cd2e7f5dd016c22b",
+    sha256: "802bd6787de42e7e053360f7e4fa695d5f7b1e71fd7b5eea6f5c0c569797c7df",
   },
 };

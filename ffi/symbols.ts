@@ -69,7 +69,24 @@ export const SYMBOLS = {
   tofu_shutdown: { params: ["i32", "i32"], result: "i32" },
   tofu_close: { params: ["i32", "i32"], result: "i32" },
   tofu_local_port: { params: ["i32"], result: "i32" },
+
+  // ABI 3
+  tofu_sendv: {
+    params: [
+      "i32",
+      "buffer",
+      "i32",
+      ...["buffer", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
+      ...["buffer", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
+    ],
+    result: "i32",
+  },
 } as const satisfies Record<string, NeutralSymbol>;
+
+/** Buffers one `tofu_sendv` call takes (`TOFU_SENDV_SLOTS`). */
+export const SENDV_SLOTS = 16;
+/** Pieces one `tofu_sendv` call takes (`TOFU_SENDV_MAX_SEGS`). */
+export const SENDV_MAX_SEGS = 64;
 
 /** The name of a native function. */
 export type SymbolName = keyof typeof SYMBOLS;

@@ -210,4 +210,26 @@ TOFU_API int32_t tofu_close(int32_t sock, int32_t abortive);
 /* Local port of a TCP socket (listener or connected). */
 TOFU_API int32_t tofu_local_port(int32_t sock);
 
+/* ---- ABI 3 ---------------------------------------------------------------- */
+
+/* Buffers and pieces one tofu_sendv call can take. */
+#define TOFU_SENDV_SLOTS 16
+#define TOFU_SENDV_MAX_SEGS 64
+
+/* Gather send: writes, in order, nsegs pieces described by segs, three int32
+ * each (slot, off, len): len bytes of buffer `slot` (s0..s15) from off. One
+ * call and one system call (sendmsg / WSASend) for the lot, so message bodies
+ * go out from their own buffers instead of being copied into one. Unused
+ * slots may repeat any buffer. Returns bytes sent (may be short: the caller
+ * resumes from there), TOFU_E_AGAIN, or an error as tofu_send; TOFU_E_INVAL
+ * for nsegs outside 0..TOFU_SENDV_MAX_SEGS, a slot outside 0..15, a NULL
+ * buffer or a negative off or len. The caller checks each piece lies inside
+ * its buffer (the C side cannot see lengths). */
+TOFU_API int32_t tofu_sendv(int32_t sock, const int32_t *segs, int32_t nsegs, const uint8_t *s0,
+                            const uint8_t *s1, const uint8_t *s2, const uint8_t *s3,
+                            const uint8_t *s4, const uint8_t *s5, const uint8_t *s6,
+                            const uint8_t *s7, const uint8_t *s8, const uint8_t *s9,
+                            const uint8_t *s10, const uint8_t *s11, const uint8_t *s12,
+                            const uint8_t *s13, const uint8_t *s14, const uint8_t *s15);
+
 #endif

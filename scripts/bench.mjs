@@ -110,7 +110,10 @@ function describe(r) {
     } µs${cpu}`;
   }
   if (r.mode === "stream") {
-    return `${rate(n(r.perSec))} msg/s  ${n(r.mbPerSec).toFixed(0)} MB/s${cpu}`;
+    const alloc = r.allocClient === undefined && r.allocServer === undefined
+      ? ""
+      : `  alloc ${n(r.allocClient).toFixed(0)} / ${n(r.allocServer).toFixed(0)} B/msg`;
+    return `${rate(n(r.perSec))} msg/s  ${n(r.mbPerSec).toFixed(0)} MB/s${cpu}${alloc}`;
   }
   return `${n(r.cpuPercent).toFixed(3)} % of a core`;
 }

@@ -13,7 +13,7 @@ import { getMessageId, setMessageId } from "./message_id.ts";
 import type { OpCode } from "./opcode.ts";
 import { defaultProto, MORE_BIT, OOB_BIT, OPCODE_MASK, ORIGIN_BIT } from "./proto.ts";
 import { AmpeStatus } from "./status.ts";
-import type { StoreHandle } from "./store_handle.ts";
+import { liveStore, type StoreHandle } from "./store_handle.ts";
 import { encodeHeader, HEADER_SIZE } from "./wire.ts";
 
 /**
@@ -41,7 +41,7 @@ export class HeaderFields {
 export type HeaderSource = StoreHandle | HeaderFields;
 
 function fieldsOf(source: HeaderSource): MessageStore | HeaderFields {
-  return source instanceof HeaderFields ? source : source.live();
+  return source instanceof HeaderFields ? source : liveStore(source);
 }
 
 function checkFlag(name: string, value: number): number {
@@ -97,7 +97,7 @@ export class ProtoFields {
     return (fieldsOf(this.#source).proto & ORIGIN_BIT) === 0 ? 0 : 1;
   }
   set origin(value: number) {
-    this.#setBit(ORIGIN_BIT, checkFlag("origin", value));
+    setBit(this.#source, ORIGIN_BIT, checkFlag("origin", value));
   }
 
   /** `MoreMessagesFlag.last` (0) or `MoreMessagesFlag.more` (1). */
@@ -105,7 +105,7 @@ export class ProtoFields {
     return (fieldsOf(this.#source).proto & MORE_BIT) === 0 ? 0 : 1;
   }
   set more(value: number) {
-    this.#setBit(MORE_BIT, checkFlag("more", value));
+    setBit(this.#source, MORE_BIT, checkFlag("more", value));
   }
 
   /** `OobFlag.off` (0) or `OobFlag.on` (1): urgent, sent ahead of queued messages. */
@@ -113,13 +113,14 @@ export class ProtoFields {
     return (fieldsOf(this.#source).proto & OOB_BIT) === 0 ? 0 : 1;
   }
   set oob(value: number) {
-    this.#setBit(OOB_BIT, checkFlag("oob", value));
+    setBit(this.#source, OOB_BIT, checkFlag("oob", value));
   }
+}
 
-  #setBit(bit: number, on: number): void {
-    const f = fieldsOf(this.#source);
-    f.proto = on === 1 ? f.proto | bit : f.proto & ~bit;
-  }
+// A module function, not a private method: a private method would add a brand to every view.
+function setBit(source: HeaderSource, bit: number, on: number): void {
+  const f = fieldsOf(source);
+  f.proto = on === 1 ? f.proto | bit : f.proto & ~bit;
 }
 
 /**
@@ -137,7 +138,6 @@ export class ProtoFields {
  */
 export class BinaryHeader {
   #source: HeaderSource;
-  #proto: ProtoFields | null = null;
 
   /**
    * A standalone all-zero header. (The argument is internal: a message's
@@ -219,7 +219,7 @@ export class BinaryHeader {
   /** The proto byte's fields. */
   get proto(): ProtoFields {
     fieldsOf(this.#source); // a handed-over message throws here too
-    return this.#proto ??= new ProtoFields(this.#source);
+    return new ProtoFields(this.#source); // not kept: see Message.bhdr
   }
 
   /** Text headers length: the current one for a live view, the recorded one otherwise. */

@@ -6,9 +6,9 @@
  */
 
 import { AmpeError } from "./ampe_error.ts";
-import { appendBytes, appendUtf8, type ByteBuffer, utf8Length } from "./byte_buffer.ts";
+import { appendBytes, appendUtf8, type ByteBuffer, clearBytes, utf8Length } from "./byte_buffer.ts";
 import { AmpeStatus } from "./status.ts";
-import type { StoreHandle } from "./store_handle.ts";
+import { liveStore, type StoreHandle } from "./store_handle.ts";
 import { MAX_SECTION_SIZE } from "./wire.ts";
 
 const decoder = new TextDecoder();
@@ -51,12 +51,12 @@ export class Body {
    * throws `AmpeError` (`invalidBodyLen`) and appends nothing.
    */
   append(data: Uint8Array | string): void {
-    appendData(this.#handle.live().body, data);
+    appendData(liveStore(this.#handle).body, data);
   }
 
   /** Replaces the body with `data`; on a size error the body is left unchanged. */
   set(data: Uint8Array | string): void {
-    const body = this.#handle.live().body;
+    const body = liveStore(this.#handle).body;
     const size = typeof data === "string" ? utf8Length(data) : data.length;
     if (size > MAX_SECTION_SIZE) {
       throw new AmpeError(
@@ -64,7 +64,7 @@ export class Body {
         `Body must be at most 65535 bytes, got ${size}`,
       );
     }
-    body.length = 0;
+    clearBytes(body);
     appendData(body, data);
   }
 
@@ -74,8 +74,8 @@ export class Body {
    * post/put the engine reuses the memory). Copy it (`slice()`) to keep it.
    */
   bytes(): Uint8Array {
-    const body = this.#handle.live().body;
-    return body.bytes.subarray(0, body.length);
+    const body = liveStore(this.#handle).body;
+    return body.bytes.subarray(body.offset, body.offset + body.length);
   }
 
   /** The body decoded as UTF-8 (invalid sequences become U+FFFD). */
@@ -85,11 +85,11 @@ export class Body {
 
   /** Size of the body in bytes. */
   get byteLength(): number {
-    return this.#handle.live().body.length;
+    return liveStore(this.#handle).body.length;
   }
 
   /** Empties the body (the memory is kept for reuse). */
   reset(): void {
-    this.#handle.live().body.length = 0;
+    clearBytes(liveStore(this.#handle).body);
   }
 }

@@ -6,14 +6,39 @@
  * @module
  */
 
-/** Bytes `0..length` of `bytes` are in use; the rest is spare capacity. */
+/**
+ * Bytes `offset..offset + length` of `bytes` are the content. Usually the
+ * buffer owns `bytes` (offset 0, the rest is spare capacity); a received
+ * body may instead borrow them from a `Lender` (the engine's read buffer),
+ * and then keeps its own storage aside until it is changed or cleared.
+ */
 export interface ByteBuffer {
-  /** The storage; replaced by a larger array when it grows. */
+  /** The storage (own or borrowed); an own one is replaced by a larger array when it grows. */
   bytes: Uint8Array;
   /** A DataView of `bytes`, for copies that allocate nothing (`copyViewed`). */
   view: DataView;
   /** How many bytes are in use. */
   length: number;
+  /** Where the content starts in `bytes` (0 unless borrowed). */
+  offset: number;
+  /** Who lent `bytes`, or null when they are the buffer's own. */
+  lender: Lender | null;
+  /** The own storage and its view while `bytes` are borrowed. */
+  spare: Uint8Array;
+  spareView: DataView;
+}
+
+/**
+ * Memory that byte buffers may borrow instead of copying from it: it must not
+ * be overwritten while `refs` > 0; `release` is called once per borrow.
+ */
+export interface Lender {
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  /** Borrowers that have not given it back yet. */
+  refs: number;
+  /** One borrower gave it back. */
+  release(): void;
 }
 
 /** The first allocation of an empty buffer. */
@@ -61,7 +86,72 @@ export function viewOf(bytes: Uint8Array): DataView {
  */
 export function newByteBuffer(capacity = 0): ByteBuffer {
   const bytes = capacity > 0 ? new Uint8Array(capacity) : EMPTY;
-  return { bytes, view: viewOf(bytes), length: 0 };
+  const view = viewOf(bytes);
+  return { bytes, view, length: 0, offset: 0, lender: null, spare: EMPTY, spareView: EMPTY_VIEW };
+}
+
+/**
+ * Makes the content `len` bytes of `lender.bytes` from `off`, without
+ * copying: the buffer borrows them until it is changed or cleared (every
+ * function here that changes it gives them back first).
+ *
+ * @example
+ * ```ts
+ * import { clearBytes, type Lender, lendBytes, newByteBuffer, viewOf } from "./byte_buffer.ts";
+ * const memory = new Uint8Array([1, 2, 3, 4]);
+ * const lender: Lender = { bytes: memory, view: viewOf(memory), refs: 0, release() { this.refs--; } };
+ * const b = newByteBuffer();
+ * lendBytes(b, lender, 1, 2); // b shows 2, 3; lender.refs is 1
+ * clearBytes(b); // lender.refs is 0 again
+ * ```
+ */
+export function lendBytes(buf: ByteBuffer, lender: Lender, off: number, len: number): void {
+  if (buf.lender !== null) settle(buf, false);
+  buf.spare = buf.bytes;
+  buf.spareView = buf.view;
+  buf.bytes = lender.bytes;
+  buf.view = lender.view;
+  buf.offset = off;
+  buf.length = len;
+  buf.lender = lender;
+  lender.refs++;
+}
+
+/**
+ * Empties the buffer (giving borrowed bytes back); its own capacity is kept.
+ *
+ * @example
+ * ```ts
+ * import { appendBytes, clearBytes, newByteBuffer } from "./byte_buffer.ts";
+ * const b = newByteBuffer();
+ * appendBytes(b, new Uint8Array([1]), 0, 1);
+ * clearBytes(b);
+ * b.length; // 0
+ * ```
+ */
+export function clearBytes(buf: ByteBuffer): void {
+  if (buf.lender !== null) settle(buf, false);
+  buf.length = 0;
+}
+
+// Back to own storage: the borrowed content is copied into it when `keep`, and given back.
+function settle(buf: ByteBuffer, keep: boolean): void {
+  const lender = buf.lender!;
+  const from = buf.offset;
+  const len = keep ? buf.length : 0;
+  buf.lender = null;
+  buf.bytes = buf.spare;
+  buf.view = buf.spareView;
+  buf.spare = EMPTY;
+  buf.spareView = EMPTY_VIEW;
+  buf.offset = 0;
+  buf.length = 0;
+  if (len > 0) {
+    reserve(buf, len);
+    copyBytes(lender.bytes, from, buf.bytes, 0, len);
+  }
+  buf.length = len;
+  lender.release();
 }
 
 /**
@@ -76,6 +166,7 @@ export function newByteBuffer(capacity = 0): ByteBuffer {
  * ```
  */
 export function reserve(buf: ByteBuffer, size: number): void {
+  if (buf.lender !== null) settle(buf, true);
   if (size <= buf.bytes.length) return;
   let capacity = Math.max(buf.bytes.length, MIN_CAPACITY);
   while (capacity < size) capacity *= 2;
@@ -169,7 +260,7 @@ export function setViewed(
   srcOff: number,
   len: number,
 ): void {
-  buf.length = 0;
+  clearBytes(buf);
   reserve(buf, len);
   copyViewed(src, srcView, srcOff, buf.bytes, buf.view, 0, len);
   buf.length = len;
@@ -204,7 +295,7 @@ export function appendBytes(buf: ByteBuffer, src: Uint8Array, srcOff: number, le
  * ```
  */
 export function setBytes(buf: ByteBuffer, src: Uint8Array, srcOff: number, len: number): void {
-  buf.length = 0;
+  clearBytes(buf);
   appendBytes(buf, src, srcOff, len);
 }
 

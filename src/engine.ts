@@ -29,17 +29,24 @@ import { type Pollable, PollerCore } from "./poller_core.ts";
 import { Trigger } from "./triggers.ts";
 import { ChannelNumbers } from "./channel_numbers.ts";
 import { Channel, ChannelKind, ChannelState } from "./channel.ts";
-import { FlushResult, type SendFn } from "./outbox.ts";
+import { BATCH_BYTES, FlushResult, type SendFn, type SendvFn } from "./outbox.ts";
 import { GroupCore } from "./group_core.ts";
 import { Ring } from "./ring.ts";
 import { isNumericHost, resolveHost } from "./resolve.ts";
 import { SpinPolicy } from "./spin_policy.ts";
+import { ReadSlabs } from "./read_slabs.ts";
 
 const ORIGIN_ENGINE = 0x10;
 const OPCODE_MASK = 0x0f;
 const LISTEN_BACKLOG = 1024;
 /** Bytes read per recv call: at most one maximal frame, so a starved channel holds at most that much. */
 const READ_CHUNK = 128 * 1024;
+/**
+ * Read buffers that received bodies may borrow (zero-copy receive): at most
+ * this many per engine (2 MiB); when all are lent, reads go to the scratch
+ * buffer and bodies are copied.
+ */
+const READ_SLABS = 16;
 /** Reads per channel per turn before other channels get their turn. */
 const READS_PER_TURN = 8;
 /** pool_empty Signals per channel are at least this far apart ([N10]). */
@@ -98,10 +105,12 @@ export class Engine {
   readonly #starved = new Set<Channel>();
 
   readonly #readScratch = new Uint8Array(READ_CHUNK);
-  readonly #sendScratch = new Uint8Array(64 * 1024 + MAX_FRAME_SIZE);
+  readonly #readSlabs = new ReadSlabs(READ_SLABS, READ_CHUNK);
+  readonly #sendScratch = new Uint8Array(BATCH_BYTES + MAX_FRAME_SIZE);
   readonly #acceptOut = new Int32Array(ACCEPT_BATCH);
   #sendSock = -1;
   readonly #send: SendFn;
+  readonly #sendv: SendvFn;
   readonly #sent: (store: MessageStore) => void;
 
   #state: EngineState = EngineState.running;
@@ -145,6 +154,7 @@ export class Engine {
     // pool instead of one message at a time.
     this.pool = new Pool(config.initialPoolMsgs, config.maxPoolMsgs, () => this.#scheduleLater());
     this.#send = (buf, off, len) => this.#native.send(this.#sendSock, buf, off, len);
+    this.#sendv = (segs, count, slots) => this.#native.sendv(this.#sendSock, segs, count, slots);
     this.#sent = (store) => this.pool.put(store);
   }
 
@@ -643,7 +653,7 @@ export class Engine {
   /** Writes what the outbox holds; completed messages go back to the pool (spec §12). */
   #flush(ch: Channel): void {
     this.#sendSock = ch.sock;
-    const result = ch.outbox!.flush(this.#send, this.#sendScratch, this.#sent);
+    const result = ch.outbox!.flush(this.#send, this.#sendv, this.#sendScratch, this.#sent);
     if (result === FlushResult.failed) {
       ch.peerGone = true;
       this.#receive(ch);
@@ -698,10 +708,14 @@ export class Engine {
         this.pool.get("poolOnly"); // records the refusal, so a later put wakes the engine
         return this.#starve(ch);
       }
-      // The scratch buffer is shared: whatever the decoder still borrows from it
-      // (a partial frame) must be copied out before it is overwritten.
+      // Read buffers are shared: whatever the decoder still borrows from one
+      // (a partial frame) must be copied out before it is overwritten. Bodies
+      // of whole frames borrow the slab read into; with none free, the scratch
+      // buffer is read into and bodies are copied.
       decoder.retain();
-      const n = this.#native.recv(ch.sock, this.#readScratch, 0, READ_CHUNK);
+      const slab = this.#readSlabs.forRead();
+      const buffer = slab === null ? this.#readScratch : slab.bytes;
+      const n = this.#native.recv(ch.sock, buffer, 0, READ_CHUNK);
       reads++;
       if (n === NativeError.again) {
         if (ch.peerGone) this.#closeChannel(ch, AmpeStatus.peerDisconnected);
@@ -711,7 +725,7 @@ export class Engine {
         this.#closeChannel(ch, AmpeStatus.peerDisconnected);
         return;
       }
-      decoder.feed(this.#readScratch, 0, n);
+      decoder.feed(buffer, 0, n, slab);
       // A departing peer is read until the end of its stream ([N5]).
       drained = n < READ_CHUNK && !ch.peerGone;
     }

@@ -5,7 +5,9 @@
  *
  * Protocol:
  *
- * 1. `feed(buf, off, len)` lends the decoder `buf[off..off+len]` (no copy).
+ * 1. `feed(buf, off, len, lender?)` lends the decoder `buf[off..off+len]` (no
+ *    copy). With a `lender` (who owns `buf`), bodies of frames that lie whole
+ *    in it are not copied either: the store borrows them from the lender.
  * 2. While `hasFrame()`: take a store (from the pool) and call `next(store)`.
  * 3. Before `buf` is overwritten: `retain()` copies what was not consumed (a
  *    partial frame, or whole frames left because no store was available) into
@@ -18,7 +20,7 @@
  * @module
  */
 
-import { copyBytes, setViewed, viewOf } from "./byte_buffer.ts";
+import { clearBytes, copyBytes, lendBytes, type Lender, setViewed, viewOf } from "./byte_buffer.ts";
 import type { MessageStore } from "./message_store.ts";
 import { OpCode } from "./opcode.ts";
 import { OPCODE_MASK, ORIGIN_BIT } from "./proto.ts";
@@ -38,6 +40,8 @@ export const DecodeResult = {
 export type DecodeResult = typeof DecodeResult[keyof typeof DecodeResult];
 
 const EMPTY = new Uint8Array(0);
+/** Smaller bodies are copied: word copies allocate nothing and pin no read buffer. */
+const LEND_MIN = 65;
 const MIN_CARRY = 4096;
 /** An emptied carry larger than this is released. */
 const KEEP_CARRY = 64 * 1024;
@@ -105,6 +109,7 @@ export class FrameDecoder {
   // The engine feeds the same read buffer every time: its view is made once.
   #lastFed: Uint8Array = EMPTY;
   #lastFedView: DataView = viewOf(EMPTY);
+  #lender: Lender | null = null;
   #failed = false;
 
   /** Bytes held and not yet decoded (carry plus unconsumed lent input). */
@@ -123,7 +128,7 @@ export class FrameDecoder {
    * nothing as long as it did not overwrite that buffer). A failed decoder
    * ignores new input.
    */
-  feed(buf: Uint8Array, off: number, len: number): void {
+  feed(buf: Uint8Array, off: number, len: number, lender: Lender | null = null): void {
     if (!(off >= 0 && len >= 0 && off + len <= buf.length)) {
       throw new RangeError(
         `Input range ${off}+${len} is outside a buffer of ${buf.length} bytes`,
@@ -131,10 +136,14 @@ export class FrameDecoder {
     }
     if (this.#inputOff < this.#inputEnd) this.retain();
     if (this.#failed || len === 0) return;
+    if (lender !== null && lender.bytes !== buf) {
+      throw new RangeError("The lender must own the buffer fed");
+    }
     if (buf !== this.#lastFed) {
       this.#lastFed = buf;
-      this.#lastFedView = viewOf(buf);
+      this.#lastFedView = lender?.view ?? viewOf(buf);
     }
+    this.#lender = lender;
     this.#input = buf;
     this.#inputView = this.#lastFedView;
     this.#inputOff = off;
@@ -156,8 +165,10 @@ export class FrameDecoder {
 
   /**
    * Moves the next complete frame into `store` (header fields as received but
-   * origin forced to application, text headers and body copied into the
-   * store's own buffers) and returns `DecodeResult.frame`. Returns
+   * origin forced to application, text headers copied into the store's own
+   * buffer; the body too, or, when the frame lies whole in a buffer fed with
+   * a lender and the body has 65 bytes or more, borrowed from the lender)
+   * and returns `DecodeResult.frame`. Returns
    * `incomplete` without touching `store` when no whole frame is buffered,
    * and `protocolError` (with the offending binary header in `store`, origin
    * as received) when the next frame's opCode is above 9.
@@ -175,7 +186,7 @@ export class FrameDecoder {
       this.#failed = true;
       readHeader(b, pos, store);
       store.headers.length = 0;
-      store.body.length = 0;
+      clearBytes(store.body);
       return DecodeResult.protocolError;
     }
     if (end - pos < len) return DecodeResult.incomplete;
@@ -183,7 +194,11 @@ export class FrameDecoder {
     store.proto &= ~ORIGIN_BIT;
     const thl = ((b[pos + 12] as number) << 8) | (b[pos + 13] as number);
     setViewed(store.headers, b, view, pos + HEADER_SIZE, thl);
-    setViewed(store.body, b, view, pos + HEADER_SIZE + thl, len - HEADER_SIZE - thl);
+    const bl = len - HEADER_SIZE - thl;
+    const lender = inCarry ? null : this.#lender;
+    if (lender !== null && bl >= LEND_MIN) {
+      lendBytes(store.body, lender, pos + HEADER_SIZE + thl, bl);
+    } else setViewed(store.body, b, view, pos + HEADER_SIZE + thl, bl);
     if (inCarry) {
       this.#carryStart += len;
       if (this.#carryStart === this.#carryEnd) {
@@ -210,6 +225,7 @@ export class FrameDecoder {
     }
     this.#input = EMPTY;
     this.#inputOff = this.#inputEnd = 0;
+    this.#lender = null;
   }
 
   /** Drops everything held, clears the failed state and frees the carry buffer. */
@@ -218,6 +234,7 @@ export class FrameDecoder {
     this.#carryStart = this.#carryEnd = 0;
     this.#input = EMPTY;
     this.#inputOff = this.#inputEnd = 0;
+    this.#lender = null;
     this.#failed = false;
   }
 

@@ -11,7 +11,7 @@ import { BinaryHeader } from "./binary_header.ts";
 import { Body } from "./body.ts";
 import { MessageStore } from "./message_store.ts";
 import { MORE_BIT, ORIGIN_BIT } from "./proto.ts";
-import { StoreHandle } from "./store_handle.ts";
+import { handedOver, liveStore, setStoreLink } from "./store_handle.ts";
 import { TextHeaders } from "./text_headers.ts";
 
 // The engine reaches the post checks through this module.
@@ -20,8 +20,8 @@ export { checkAndPrepare } from "./post_check.ts";
 // A store for the next constructor call to adopt (set only by wrapStore).
 let adopted: MessageStore | null = null;
 
-// Reads the private handle; set by the class's static block.
-let handleOf: (m: Message) => StoreHandle;
+// Cuts a message's store link; set by the class's static block.
+let cutLink: (m: Message) => MessageStore;
 
 /**
  * A message: binary header (`bhdr`), text headers (`thdrs`) and body.
@@ -41,14 +41,12 @@ let handleOf: (m: Message) => StoreHandle;
  * ```
  */
 export class Message {
-  #handle: StoreHandle;
-  #bhdr: BinaryHeader | null = null;
-  #thdrs: TextHeaders | null = null;
-  #body: Body | null = null;
+  // The message is its own link to the store (null once handed over): views hold the message.
+  #store: MessageStore | null;
 
   /** A new empty standalone message; the same as `Message.create()`. */
   constructor() {
-    this.#handle = new StoreHandle(adopted ?? new MessageStore());
+    this.#store = adopted ?? new MessageStore();
     adopted = null;
   }
 
@@ -60,53 +58,62 @@ export class Message {
     return new Message();
   }
 
+  // The views are made afresh on each access, not kept: a view used on the spot
+  // (`m.bhdr.status`) is then an allocation the JIT can remove.
+
   /** The binary header, a live view. */
   get bhdr(): BinaryHeader {
-    this.#handle.live();
-    return this.#bhdr ??= new BinaryHeader(this.#handle);
+    liveStore(this);
+    return new BinaryHeader(this);
   }
 
   /** The text headers, a live view. */
   get thdrs(): TextHeaders {
-    this.#handle.live();
-    return this.#thdrs ??= new TextHeaders(this.#handle);
+    liveStore(this);
+    return new TextHeaders(this);
   }
 
   /** The body, a live view. */
   get body(): Body {
-    this.#handle.live();
-    return this.#body ??= new Body(this.#handle);
+    liveStore(this);
+    return new Body(this);
   }
 
   /** True when the engine made this message (origin bit set). */
   isFromEngine(): boolean {
-    return (this.#handle.live().proto & ORIGIN_BIT) !== 0;
+    return (liveStore(this).proto & ORIGIN_BIT) !== 0;
   }
 
   /** True when an application made this message (origin bit clear). */
   isFromApplication(): boolean {
-    return (this.#handle.live().proto & ORIGIN_BIT) === 0;
+    return (liveStore(this).proto & ORIGIN_BIT) === 0;
   }
 
   /** True when the more flag is set. */
   hasMore(): boolean {
-    return (this.#handle.live().proto & MORE_BIT) !== 0;
+    return (liveStore(this).proto & MORE_BIT) !== 0;
   }
 
   /** A new standalone message with a copy of this one's header, headers and body. */
   clone(): Message {
     const copy = new MessageStore();
-    copy.copyFrom(this.#handle.live());
+    copy.copyFrom(liveStore(this));
     return wrapStore(copy);
   }
 
   /** Back to a fresh message: all-zero header, no headers, no body. */
   reset(): void {
-    this.#handle.live().reset();
+    liveStore(this).reset();
   }
 
   static {
-    handleOf = (m) => m.#handle;
+    setStoreLink((m) => m.#store);
+    cutLink = (m) => {
+      const store = m.#store;
+      if (store === null) throw handedOver();
+      m.#store = null;
+      return store;
+    };
   }
 }
 
@@ -141,7 +148,7 @@ export function wrapStore(store: MessageStore): Message {
  * ```
  */
 export function detachStore(m: Message): MessageStore {
-  return handleOf(m).release();
+  return cutLink(m);
 }
 
 /**
@@ -155,5 +162,5 @@ export function detachStore(m: Message): MessageStore {
  * ```
  */
 export function storeOf(m: Message): MessageStore {
-  return handleOf(m).live();
+  return liveStore(m);
 }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type ByteBuffer, newByteBuffer, setBytes } from "./byte_buffer.ts";
+import { type ByteBuffer, clearBytes, newByteBuffer, setBytes } from "./byte_buffer.ts";
 
 /**
  * Plain fields so the codec and the engine read them without indirection.
@@ -47,7 +47,7 @@ export class MessageStore {
     this.midHi = 0;
     this.midLo = 0;
     this.headers.length = 0;
-    this.body.length = 0;
+    clearBytes(this.body); // a borrowed body gives the engine's read buffer back
   }
 
   /** Makes this store an independent copy of `other`. */
@@ -58,6 +58,6 @@ export class MessageStore {
     this.midHi = other.midHi;
     this.midLo = other.midLo;
     setBytes(this.headers, other.headers.bytes, 0, other.headers.length);
-    setBytes(this.body, other.body.bytes, 0, other.body.length);
+    setBytes(this.body, other.body.bytes, other.body.offset, other.body.length);
   }
 }

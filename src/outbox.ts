@@ -1,7 +1,9 @@
 /**
  * The send side of one connection: posted messages wait in a queue, are
- * encoded many frames at a time into one buffer and written with one send
- * call; bytes the socket did not take are kept until it is writable again.
+ * encoded many frames at a time and written with one gather send call: the
+ * binary and text headers (and small bodies) are encoded into one buffer,
+ * large bodies go out from their own storage; bytes the socket did not take
+ * are kept (copied) until it is writable again.
  * The outbox knows which messages are completely written (they go back to the
  * pool) and which are not (they come back to the app if the channel closes).
  *
@@ -12,9 +14,9 @@
  * @module
  */
 
-import { viewOf } from "./byte_buffer.ts";
+import { copyBytes, viewOf } from "./byte_buffer.ts";
 import type { MessageStore } from "./message_store.ts";
-import { encodeFrame, frameSize } from "./wire.ts";
+import { encodeFrame, encodeFrameHead, frameSize } from "./wire.ts";
 import { OpCode } from "./opcode.ts";
 import { Ring } from "./ring.ts";
 
@@ -32,9 +34,25 @@ export type FlushResult = typeof FlushResult[keyof typeof FlushResult];
 /** Writes bytes to the socket: bytes written, or a negative native code (-1 = would block). */
 export type SendFn = (buf: Uint8Array, off: number, len: number) => number;
 
+/**
+ * Gather write: `count` pieces (slot, off, len) in `segs`, of the buffers in
+ * `slots`, in one call; bytes written or a negative native code like `SendFn`.
+ */
+export type SendvFn = (segs: Int32Array, count: number, slots: Uint8Array[]) => number;
+
 const WOULD_BLOCK = -1;
-/** A batch grows to about this many bytes (a single larger frame still goes alone). */
-const BATCH_BYTES = 64 * 1024;
+/** Encoded bytes of a batch grow to about this many (a single larger frame still goes alone). */
+export const BATCH_BYTES = 64 * 1024;
+/** A batch's gathered bodies and encoded bytes together stay under this. */
+const GATHER_BATCH_BYTES = 256 * 1024;
+/**
+ * Bodies from this size are sent from their own storage, not copied; smaller
+ * ones are cheaper to copy than to describe (measured: see the commit).
+ */
+const GATHER_MIN_BODY = 1024;
+/** Buffers and pieces of one gather call (`TOFU_SENDV_SLOTS`, `TOFU_SENDV_MAX_SEGS`). */
+const SLOTS = 16;
+const MAX_SEGS = 64;
 
 function opCodeOf(store: MessageStore): number {
   return store.proto & 0x0f;
@@ -78,7 +96,12 @@ export class Outbox {
    * least BATCH_BYTES + one maximal frame; completed messages are passed to
    * `done`.
    */
-  flush(send: SendFn, scratch: Uint8Array, done: (store: MessageStore) => void): FlushResult {
+  flush(
+    send: SendFn,
+    sendv: SendvFn,
+    scratch: Uint8Array,
+    done: (store: MessageStore) => void,
+  ): FlushResult {
     for (;;) {
       if (this.#carryEnd > this.#carryStart) {
         const carry = this.#carry!;
@@ -93,16 +116,21 @@ export class Outbox {
         if (carry.length > BATCH_BYTES) this.#carry = null;
         continue;
       }
-      const length = this.#encodeBatch(scratch);
+      const batch = this.#gather;
+      batch.slots[0] = scratch;
+      const length = this.#encodeBatch(scratch, batch);
       if (length === 0) return FlushResult.done;
-      let n = send(scratch, 0, length);
+      let n = sendv(batch.segs, batch.count, batch.slots);
       if (n === WOULD_BLOCK) n = 0;
-      else if (n < 0) return FlushResult.failed;
-      this.#advance(n, done);
-      if (n < length) {
-        this.#keep(scratch, n, length);
-        return FlushResult.blocked;
+      else if (n < 0) {
+        batch.release();
+        return FlushResult.failed;
       }
+      // What the socket did not take is copied out before its messages can go back to the pool.
+      if (n < length) this.#keep(batch, n, length);
+      batch.release();
+      this.#advance(n, done);
+      if (n < length) return FlushResult.blocked;
     }
   }
 
@@ -126,18 +154,38 @@ export class Outbox {
     return -1;
   }
 
-  /** Encodes sendable frames into scratch; stops after a Bye frame. */
-  #encodeBatch(scratch: Uint8Array): number {
+  /**
+   * Describes the next sendable frames in `batch`: headers (and small bodies)
+   * encoded into scratch, large bodies as pieces of their own storage.
+   * Returns the bytes described; stops after a Bye frame.
+   */
+  #encodeBatch(scratch: Uint8Array, batch: GatherBatch): number {
     const view = viewOf(scratch); // one per batch, so the frames' copies allocate nothing
-    let off = 0;
+    let off = 0; // bytes encoded into scratch
+    let runStart = 0; // start of the scratch piece not yet described
+    let total = 0;
     for (;;) {
       const index = this.#nextSendable();
       if (index < 0) break;
       const store = this.queue.at(index)!;
       const size = frameSize(store);
-      if (off > 0 && off + size > BATCH_BYTES) break;
+      const bl = store.body.length;
+      // A gathered body takes a slot and two pieces (itself, then the scratch run after it).
+      const gathered = bl >= GATHER_MIN_BODY && batch.bodies < SLOTS - 1 &&
+        batch.count + 3 <= MAX_SEGS;
+      const encoded = gathered ? size - bl : size;
+      if (total > 0 && (off + encoded > BATCH_BYTES || total + size > GATHER_BATCH_BYTES)) break;
+      if (bl >= GATHER_MIN_BODY && !gathered && total > 0) break; // the next batch gathers it
       this.queue.removeAt(index);
-      off = encodeFrame(store, scratch, off, view);
+      if (gathered) {
+        off = encodeFrameHead(store, scratch, off, view);
+        batch.piece(0, runStart, off - runStart);
+        batch.piece(batch.body(store.body.bytes), store.body.offset, bl);
+        runStart = off;
+      } else {
+        off = encodeFrame(store, scratch, off, view);
+      }
+      total += size;
       this.#encoded += size;
       this.#inFlight.push(store);
       this.#inFlightEnds.push(this.#encoded);
@@ -145,7 +193,8 @@ export class Outbox {
       if (op === OpCode.ByeRequest) this.#sentByeRequest = true;
       if (op === OpCode.ByeResponse) this.#sentByeResponse = true;
     }
-    return off;
+    batch.piece(0, runStart, off - runStart);
+    return total;
   }
 
   #advance(n: number, done: (store: MessageStore) => void): void {
@@ -156,11 +205,58 @@ export class Outbox {
     }
   }
 
-  #keep(scratch: Uint8Array, from: number, to: number): void {
+  /** Copies bytes `from..to` of what `batch` describes into the carry. */
+  #keep(batch: GatherBatch, from: number, to: number): void {
     const size = to - from;
     if (this.#carry === null || this.#carry.length < size) this.#carry = new Uint8Array(size);
-    this.#carry.set(scratch.subarray(from, to), 0);
+    const carry = this.#carry;
+    const segs = batch.segs;
+    let pos = 0; // position in the batch of the current piece's start
+    let out = 0;
+    for (let i = 0; i < 3 * batch.count; i += 3) {
+      const len = segs[i + 2]!;
+      const skip = Math.max(0, from - pos);
+      if (skip < len) {
+        copyBytes(batch.slots[segs[i]!]!, segs[i + 1]! + skip, carry, out, len - skip);
+        out += len - skip;
+      }
+      pos += len;
+    }
     this.#carryStart = 0;
     this.#carryEnd = size;
+  }
+
+  #gather = new GatherBatch();
+}
+
+/** The pieces of one gather call; reused from batch to batch. */
+class GatherBatch {
+  /** (slot, off, len) per piece. */
+  readonly segs = new Int32Array(3 * MAX_SEGS);
+  count = 0;
+  /** Slot 0 is the scratch buffer; slots 1.. hold bodies. */
+  readonly slots: Uint8Array[] = new Array<Uint8Array>(SLOTS).fill(new Uint8Array(0));
+  bodies = 0;
+
+  /** Adds a piece (empty ones are left out). */
+  piece(slot: number, off: number, len: number): void {
+    if (len === 0) return;
+    const i = 3 * this.count++;
+    this.segs[i] = slot;
+    this.segs[i + 1] = off;
+    this.segs[i + 2] = len;
+  }
+
+  /** Gives `bytes` a slot; returns it. */
+  body(bytes: Uint8Array): number {
+    this.slots[++this.bodies] = bytes;
+    return this.bodies;
+  }
+
+  /** Forgets the pieces and the body buffers (they belong to messages). */
+  release(): void {
+    for (let i = 1; i <= this.bodies; i++) this.slots[i] = this.slots[0]!;
+    this.count = 0;
+    this.bodies = 0;
   }
 }

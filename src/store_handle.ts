@@ -1,52 +1,47 @@
 /**
- * `StoreHandle`: the ownership token between a `Message` (and its views) and
- * the store holding its content. Handing the message over cuts the link for
- * good, so a stale object can never reach a store the pool has recycled.
+ * The ownership link between a `Message` (and its views) and the store
+ * holding its content. Handing the message over cuts the link for good, so a
+ * stale object can never reach a store the pool has recycled. The message
+ * object is the link itself: one object per message, not two.
  *
  * @module
  */
 
 import { AmpeError } from "./ampe_error.ts";
+import type { Message } from "./message.ts";
 import type { MessageStore } from "./message_store.ts";
 import { AmpeStatus } from "./status.ts";
 
+/** What the views of a message hold: the message itself. */
+export type StoreHandle = Message;
+
+// Reads a message's private store link (null once handed over); set once by message.ts.
+let storeLink: (m: Message) => MessageStore | null;
+
+/** Internal: called once by `Message` to give this module its store link. */
+export function setStoreLink(read: (m: Message) => MessageStore | null): void {
+  storeLink = read;
+}
+
 /**
- * Links one message object to its store until `release()`. Internal: a
- * `Message` and its lazily made views share one handle.
+ * The store of a live message; throws `AmpeError` (`nullMessage`) once the
+ * message was handed over.
  *
  * @example
  * ```ts
- * import { MessageStore } from "./message_store.ts";
- * import { StoreHandle } from "./store_handle.ts";
- * const h = new StoreHandle(new MessageStore());
- * const s = h.release();
- * // h.live() now throws AmpeError (nullMessage)
+ * import { Message } from "./message.ts";
+ * import { liveStore } from "./store_handle.ts";
+ * liveStore(Message.create()).channelNumber; // 0
  * ```
  */
-export class StoreHandle {
-  #store: MessageStore | null;
-
-  /** Links a new handle to `store`. */
-  constructor(store: MessageStore) {
-    this.#store = store;
-  }
-
-  /** The store; throws `AmpeError` (`nullMessage`) once the message was handed over. */
-  live(): MessageStore {
-    const store = this.#store;
-    if (store === null) throw handedOver();
-    return store;
-  }
-
-  /** Cuts the link and returns the store; throws like `live()` if already cut. */
-  release(): MessageStore {
-    const store = this.live();
-    this.#store = null;
-    return store;
-  }
+export function liveStore(handle: StoreHandle): MessageStore {
+  const store = storeLink(handle);
+  if (store === null) throw handedOver();
+  return store;
 }
 
-function handedOver(): AmpeError {
+/** The error of every use of a handed-over message. */
+export function handedOver(): AmpeError {
   return new AmpeError(
     AmpeStatus.nullMessage,
     "This message object was already handed over (post, put or updateReceiver) and can no longer be used",

@@ -10,7 +10,7 @@ import { AmpeError } from "./ampe_error.ts";
 import { appendUtf8, type ByteBuffer, utf8Length } from "./byte_buffer.ts";
 import type { MessageStore } from "./message_store.ts";
 import { AmpeStatus } from "./status.ts";
-import type { StoreHandle } from "./store_handle.ts";
+import { liveStore, type StoreHandle } from "./store_handle.ts";
 import { MAX_SECTION_SIZE } from "./wire.ts";
 
 /** One text header. */
@@ -149,7 +149,7 @@ export class TextHeaders {
 
   /** Appends `name:value\r\n`; errors as {@linkcode appendHeader}. */
   append(name: string, value: string): void {
-    appendHeader(this.#handle.live(), name, value);
+    appendHeader(liveStore(this.#handle), name, value);
   }
 
   /** The value of the first header named exactly `name`, or `undefined`. */
@@ -161,18 +161,18 @@ export class TextHeaders {
   /** The headers in order (spec §4 reading rules). */
   [Symbol.iterator](): Generator<TextHeader, void, unknown> {
     const handle = this.#handle;
-    handle.live();
-    return readHeaders(() => handle.live().headers);
+    liveStore(handle);
+    return readHeaders(() => liveStore(handle).headers);
   }
 
   /** Size of the raw header bytes. */
   get byteLength(): number {
-    return this.#handle.live().headers.length;
+    return liveStore(this.#handle).headers.length;
   }
 
   /** Removes every header. */
   reset(): void {
-    this.#handle.live().headers.length = 0;
+    liveStore(this.#handle).headers.length = 0;
   }
 
   /**
@@ -181,7 +181,7 @@ export class TextHeaders {
    * the memory). Copy it (`slice()`) to keep it.
    */
   bytes(): Uint8Array {
-    const h = this.#handle.live().headers;
+    const h = liveStore(this.#handle).headers;
     return h.bytes.subarray(0, h.length);
   }
 }

@@ -473,6 +473,121 @@ suite("updateReceiver and waitReceive", () => {
     });
   });
 
+  test("receiveBatch hands over what is queued, up to max, in order, with one promise", async () => {
+    await withEngines([{}], async (rtr) => {
+      const ampe = rtr.ampe();
+      const g = ampe.create();
+      assert.deepEqual(await g.receiveBatch(8, 0), []);
+      for (let i = 1; i <= 5; i++) {
+        const m = ampe.get(AllocationStrategy.always)!;
+        m.bhdr.messageId = BigInt(i);
+        g.updateReceiver(m);
+      }
+      const first = await g.receiveBatch(3, 0);
+      assert.deepEqual(first.map((m) => m.bhdr.messageId), [1n, 2n, 3n]);
+      const rest = await g.receiveBatch(100, WAIT_INFINITE);
+      assert.deepEqual(rest.map((m) => m.bhdr.messageId), [4n, 5n]);
+      for (const m of [...first, ...rest]) ampe.put(m);
+      assert.throws(() => first[0]!.bhdr, ampeError(AmpeStatus.nullMessage));
+    });
+  });
+
+  test("receiveBatch waits for the first message, times out with [], validates and rejects like waitReceive", async () => {
+    await withEngines([{}], async (rtr) => {
+      const ampe = rtr.ampe();
+      const g = ampe.create();
+      const t0 = Date.now();
+      assert.deepEqual(await g.receiveBatch(4, 200), []);
+      assert.ok(Date.now() - t0 >= 150, "waited about the timeout");
+      const waiting = g.receiveBatch(4, WAIT_INFINITE);
+      await sleep(50);
+      g.updateReceiver();
+      g.updateReceiver();
+      const got = await waiting;
+      assert.equal(got.length, 2, "the wait took what was queued behind the first message");
+      for (const m of got) {
+        expectMsg(m, { op: OpCode.Signal, origin: "E", status: AmpeStatus.receiverUpdate });
+        ampe.put(m);
+      }
+      for (const bad of [0, -1, 1.5, Number.NaN]) {
+        await assert.rejects(g.receiveBatch(bad, 0), RangeError, `max ${bad}`);
+      }
+      await assert.rejects(g.receiveBatch(1, -1), RangeError);
+      const ac = new AbortController();
+      const pending = g.receiveBatch(4, WAIT_INFINITE, { signal: ac.signal });
+      ac.abort(new Error("stop"));
+      await assert.rejects(pending, /stop/);
+      const blocked = g.receiveBatch(4, WAIT_INFINITE);
+      await ampe.destroy(g);
+      await assert.rejects(blocked, ampeError(AmpeStatus.shutdownStarted));
+      await assert.rejects(g.receiveBatch(4, 0), ampeError(AmpeStatus.shutdownStarted));
+    });
+  });
+
+  for (const transport of ["tcp", "uds"] as const) {
+    test(`receiveBatch receives a stream over ${transport} in order, every message whole`, async () => {
+      const addr = await addresses(transport);
+      await withEngines([{ initialPoolMsgs: 64, maxPoolMsgs: 64 }, {}], async (rs, rc) => {
+        const ampeS = rs.ampe();
+        const ampeC = rc.ampe();
+        const gs = ampeS.create();
+        const gc = ampeC.create();
+        const { C, S } = await establish(ampeS, gs, ampeC, gc, addr);
+        const total = 2000;
+        for (let i = 1; i <= total; i++) {
+          const m = ampeC.get(AllocationStrategy.always)!;
+          m.bhdr.proto.opCode = OpCode.Signal;
+          m.bhdr.channelNumber = C;
+          m.body.append(`message ${i}`);
+          gc.post(m);
+        }
+        let next = 1;
+        let batches = 0;
+        while (next <= total) {
+          const batch = await gs.receiveBatch(256, 5000);
+          assert.ok(batch.length > 0 && batch.length <= 256, `batch of ${batch.length}`);
+          batches++;
+          for (const m of batch) {
+            if (m.isFromEngine()) {
+              // pool_empty: the server's small pool made the engine wait for puts
+              assert.equal(m.bhdr.status, AmpeStatus.poolEmpty);
+            } else {
+              assert.equal(m.bhdr.channelNumber, S);
+              assert.equal(m.body.text(), `message ${next}`);
+              next++;
+            }
+            ampeS.put(m);
+          }
+        }
+        assert.ok(batches < total, `${batches} batches for ${total} messages`);
+      });
+    });
+  }
+
+  test("async iteration ends when the loop breaks, and later iterations still see new messages", async () => {
+    await withEngines([{}], async (rtr) => {
+      const ampe = rtr.ampe();
+      const g = ampe.create();
+      for (let i = 1; i <= 4; i++) {
+        const m = ampe.get(AllocationStrategy.always)!;
+        m.bhdr.messageId = BigInt(i);
+        g.updateReceiver(m);
+      }
+      const seen: bigint[] = [];
+      for await (const m of g) {
+        seen.push(m.bhdr.messageId);
+        ampe.put(m);
+        if (seen.length === 2) break;
+      }
+      for await (const m of g) {
+        seen.push(m.bhdr.messageId);
+        ampe.put(m);
+        if (seen.length === 4) break;
+      }
+      assert.deepEqual(seen, [1n, 2n, 3n, 4n]);
+    });
+  });
+
   test("async iteration yields every message and ends when the group is destroyed", async () => {
     await withEngines([{}], async (rtr) => {
       const ampe = rtr.ampe();

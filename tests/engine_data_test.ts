@@ -1,7 +1,7 @@
 // Data exchange scenarios S-068…S-078 (spec §10.4), over TCP and UDS.
 import { describe as suite, test } from "node:test";
 import assert from "node:assert/strict";
-import { type Ampe, AmpeStatus, type ChannelGroup, OpCode } from "../mod.ts";
+import { type Ampe, AmpeStatus, type ChannelGroup, type Message, OpCode } from "../mod.ts";
 import { expectMsg, expectNext, postNew, recv, TRANSPORTS, withPair } from "./support.ts";
 
 for (const t of TRANSPORTS) {
@@ -187,6 +187,102 @@ for (const t of TRANSPORTS) {
         assert.deepEqual(m.body.bytes(), body);
         as.put(m);
       });
+    });
+
+    test("mixed sizes around the gather threshold, with text headers, arrive intact after the socket filled up", async () => {
+      await withPair(t, async ({ as, ac, gs, gc, C, S }) => {
+        // Bodies from 1 KiB leave from their own storage, smaller ones are copied; 8 MB in
+        // all, posted before the server reads, so writes come back short and resume mid-piece.
+        const sizes = [0, 10, 1023, 1024, 1500, 4096, 20000, 65535];
+        const total = 240;
+        const bodyOf = (n: number) => {
+          const b = new Uint8Array(sizes[n % sizes.length]!);
+          for (let i = 0; i < b.length; i++) b[i] = (n * 31 + i) & 0xff;
+          return b;
+        };
+        for (let n = 0; n < total; n++) {
+          postNew(ac, gc, (m) => {
+            m.bhdr.channelNumber = C;
+            m.bhdr.messageId = BigInt(n + 1);
+            if (n % 3 === 0) m.thdrs.append("n", String(n));
+            m.body.append(bodyOf(n));
+          });
+        }
+        for (let n = 0; n < total; n++) {
+          const m = await recv(gs);
+          if (m.isFromEngine() && m.bhdr.status === AmpeStatus.poolEmpty) {
+            as.put(m);
+            n--;
+            continue;
+          }
+          expectMsg(m, { op: OpCode.Request, ch: S, mid: BigInt(n + 1) }, `message ${n}`);
+          assert.equal(m.thdrs.get("n"), n % 3 === 0 ? String(n) : undefined, `headers of ${n}`);
+          assert.deepEqual(m.body.bytes(), bodyOf(n), `body of ${n}`);
+          as.put(m);
+        }
+      });
+    });
+
+    test("received bodies read in place stay intact while kept, whatever arrives after them", async () => {
+      await withPair(t, async ({ as, ac, gs, gc, C, S }) => {
+        // Bodies from 65 bytes borrow the engine's read buffers; keeping messages must keep
+        // their bodies (reads go elsewhere, then to a scratch buffer and copies).
+        const total = 3000;
+        const bodyOf = (n: number) => {
+          const b = new Uint8Array(65 + (n * 977) % 5000);
+          for (let i = 0; i < b.length; i++) b[i] = (n * 13 + i) & 0xff;
+          return b;
+        };
+        const kept: Message[] = [];
+        let sent = 0;
+        for (let n = 0; n < total; n++) {
+          postNew(ac, gc, (m) => {
+            m.bhdr.channelNumber = C;
+            m.bhdr.messageId = BigInt(n + 1);
+            m.body.append(bodyOf(n));
+          });
+          sent++;
+          if (sent % 200 === 0) await new Promise((r) => setTimeout(r, 1)); // spread the reads
+        }
+        for (let n = 0; n < total;) {
+          const m = await recv(gs);
+          if (m.isFromEngine() && m.bhdr.status === AmpeStatus.poolEmpty) {
+            as.put(m);
+            continue;
+          }
+          expectMsg(m, { op: OpCode.Request, ch: S, mid: BigInt(n + 1) }, `message ${n}`);
+          kept.push(m);
+          n++;
+        }
+        for (let n = 0; n < total; n++) {
+          assert.deepEqual(kept[n]!.body.bytes(), bodyOf(n), `kept body ${n}`);
+        }
+        // Changing one received body leaves the others (maybe from the same read) alone.
+        const a = kept[0]!;
+        const b = kept[1]!;
+        a.body.append("!");
+        assert.deepEqual(a.body.bytes(), new Uint8Array([...bodyOf(0), 0x21]));
+        assert.deepEqual(b.body.bytes(), bodyOf(1));
+        const copy = b.clone();
+        as.put(b);
+        assert.deepEqual(copy.body.bytes(), bodyOf(1), "a clone owns its body");
+        // Echoed straight back, a body read in place goes out intact.
+        const echo = kept[2]!;
+        echo.bhdr.proto.opCode = OpCode.Response;
+        gs.post(echo);
+        const back = await expectNext(
+          ac,
+          gc,
+          { op: OpCode.Response, ch: C, mid: 3n },
+          "echo",
+          true,
+        );
+        assert.deepEqual(back.body.bytes(), bodyOf(2));
+        ac.put(back);
+        as.put(a);
+        for (const m of kept.slice(3)) as.put(m);
+        as.put(copy);
+      }, { initialPoolMsgs: 4000, maxPoolMsgs: 4000 }); // room to keep every message
     });
 
     test("S-075 an empty message stays empty", async () => {

@@ -29,7 +29,10 @@ const EXPECTED: Record<string, RegExp[]> = {
   "signals_progress.ts": [
     /^progress 25%\nprogress 50%\nprogress 75%\ndone: render the movie$/m,
   ],
-  "streaming.ts": [/^received 4 chunks: chunk 1 of 4, chunk 2 of 4, chunk 3 of 4, chunk 4 of 4$/m],
+  "streaming.ts": [
+    /^received 4 chunks: chunk 1 of 4, chunk 2 of 4, chunk 3 of 4, chunk 4 of 4$/m,
+    /^streamed 10000 messages \(10240000 bytes\) with fewer awaits$/m,
+  ],
   "multi_homed.ts": [
     /^hello from the tcp client, you came over tcp$/m,
     /^hello from the uds client, you came over uds$/m,

@@ -505,6 +505,58 @@ describe("the boundary keeps C inside the caller's buffer", () => {
     });
   }
 
+  for (const [what, off, len] of spans) {
+    test(`sendv with a piece with ${what} gives inval without calling C`, () => {
+      const buf = new Uint8Array(10);
+      const segs = Int32Array.of(0, 0, 1, 1, 0, 0);
+      segs[4] = off;
+      segs[5] = len;
+      // Int32Array wraps what is not an int32; the check sees the stored values.
+      const stored = segs[4] !== off || segs[5] !== len;
+      const got = native.sendv(NO_SOCKET, segs, 2, [buf, buf]);
+      assert.equal(
+        got,
+        stored && segs[4]! >= 0 && segs[5]! >= 0 && segs[4]! + segs[5]! <= 10
+          ? NativeError.badHandle
+          : NativeError.inval,
+      );
+    });
+  }
+
+  test("sendv with a bad slot, count or slot list gives inval without calling C", () => {
+    const buf = new Uint8Array(10);
+    const one = Int32Array.of(0, 0, 1);
+    assert.equal(native.sendv(NO_SOCKET, Int32Array.of(1, 0, 1), 1, [buf]), NativeError.inval);
+    assert.equal(native.sendv(NO_SOCKET, Int32Array.of(-1, 0, 1), 1, [buf]), NativeError.inval);
+    assert.equal(native.sendv(NO_SOCKET, one, 2, [buf]), NativeError.inval, "count beyond segs");
+    assert.equal(native.sendv(NO_SOCKET, one, -1, [buf]), NativeError.inval);
+    assert.equal(native.sendv(NO_SOCKET, one, 1.5, [buf]), NativeError.inval);
+    const many = new Int32Array(3 * 65);
+    assert.equal(native.sendv(NO_SOCKET, many, 65, [buf]), NativeError.inval, "65 pieces");
+    assert.equal(native.sendv(NO_SOCKET, one, 1, []), NativeError.inval, "no slots");
+    const slots = new Array<Uint8Array>(17).fill(buf);
+    assert.equal(native.sendv(NO_SOCKET, one, 1, slots), NativeError.inval, "17 slots");
+    assert.equal(native.sendv(NO_SOCKET, one, 1, [buf]), NativeError.badHandle, "C was called");
+  });
+
+  test(
+    "sendv writes pieces of several buffers in order, with one call",
+    leakFree(async (scope) => {
+      const { client, server } = await tcpPair(scope);
+      const head = enc("[header]");
+      const body = enc("0123456789");
+      const slots = [head, body, ...new Array<Uint8Array>(14).fill(head)];
+      // "[he", "2345", an empty piece, "89" from the last slot, "der]"
+      const segs = Int32Array.of(0, 0, 3, 1, 2, 4, 0, 5, 0, 15, 0, 0, 0, 4, 4);
+      slots[15] = body.subarray(8);
+      assert.equal(native.sendv(client, segs, 5, slots), 3 + 4 + 0 + 0 + 4);
+      segs[11] = 2;
+      assert.equal(native.sendv(client, segs.subarray(9), 1, slots), 2);
+      assert.deepEqual(await recvExactly(server, 13), enc("[he2345der]89"));
+      assert.equal(native.sendv(client, segs, 0, slots), 0, "nothing to send");
+    }),
+  );
+
   test(
     "a rejected recv leaves the buffer and the socket's data untouched",
     leakFree(async (scope) => {

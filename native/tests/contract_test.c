@@ -82,7 +82,8 @@
   X(tofu_recv)                                                                                     \
   X(tofu_shutdown)                                                                                 \
   X(tofu_close)                                                                                    \
-  X(tofu_local_port)
+  X(tofu_local_port)                                                                               \
+  X(tofu_sendv)
 
 #define DECLARE_POINTER(name) static __typeof__(name) *p_##name;
 TOFU_FUNCTIONS(DECLARE_POINTER)
@@ -120,6 +121,7 @@ TOFU_FUNCTIONS(DECLARE_POINTER)
 #define tofu_shutdown (*p_tofu_shutdown)
 #define tofu_close (*p_tofu_close)
 #define tofu_local_port (*p_tofu_local_port)
+#define tofu_sendv (*p_tofu_sendv)
 
 static int load_library(const char *path) {
 #if defined(_WIN32)
@@ -1299,6 +1301,108 @@ static void test_tcp_offsets(void) {
   tofu_close(s, 1);
 }
 
+/* tofu_sendv with the same buffer in every slot but `first` and `second`. */
+static int32_t sendv2(int32_t sock, const int32_t *segs, int32_t nsegs, const uint8_t *first,
+                      const uint8_t *second) {
+  const uint8_t *a = first, *b = second;
+  return tofu_sendv(sock, segs, nsegs, a, b, a, a, a, a, a, a, a, a, a, a, a, a, a, b);
+}
+
+static void test_sendv_gathers_in_order(void) {
+  int32_t c, s;
+  if (!tcp_pair(&c, &s)) {
+    CHECK(!"tcp pair");
+    return;
+  }
+  const uint8_t *head = text("[header]");
+  const uint8_t *body = text("0123456789");
+  /* Slot 0 "[he", slot 1 "2345", an empty piece, slot 15 (= body) "89", slot 0 "der]". */
+  int32_t segs[] = {0, 0, 3, 1, 2, 4, 0, 5, 0, 15, 8, 2, 0, 4, 4};
+  CHECK_EQ(sendv2(c, segs, 5, head, body), 13);
+  uint8_t in[16] = {0};
+  CHECK(recv_all(s, in, 13));
+  CHECK(memcmp(in, "[he234589der]", 13) == 0);
+  CHECK_EQ(sendv2(c, segs, 0, head, body), 0); /* nothing to send */
+  tofu_close(c, 1);
+  tofu_close(s, 1);
+}
+
+static void test_sendv_many_pieces_and_short_writes(void) {
+  int32_t c, s;
+  if (!tcp_pair(&c, &s)) {
+    CHECK(!"tcp pair");
+    return;
+  }
+  /* 64 pieces of 64 KiB from two buffers until the socket is full: a short
+   * write or TOFU_E_AGAIN, never an error; what arrives is the stream in order. */
+  enum { PIECE = 65536, PIECES = TOFU_SENDV_MAX_SEGS };
+  uint8_t *a = malloc(PIECE), *b = malloc(PIECE), *in = malloc(PIECE);
+  for (int i = 0; i < PIECE; i++) {
+    a[i] = (uint8_t)i;
+    b[i] = (uint8_t)(i * 3 + 1);
+  }
+  int32_t segs[3 * PIECES];
+  for (int i = 0; i < PIECES; i++) {
+    segs[3 * i] = i % 2;
+    segs[3 * i + 1] = 0;
+    segs[3 * i + 2] = PIECE;
+  }
+  int32_t n = sendv2(c, segs, PIECES, a, b);
+  CHECK(n > 0 && n < PIECE * PIECES); /* loopback buffers are smaller than 4 MiB */
+  int32_t more = sendv2(c, segs, PIECES, a, b);
+  CHECK(more == TOFU_E_AGAIN || more > 0);
+  int32_t checked = 0;
+  int ok = 1;
+  while (ok && checked + PIECE <= n) {
+    ok = recv_all(s, in, PIECE);
+    if (ok) ok = memcmp(in, (checked / PIECE) % 2 == 0 ? a : b, PIECE) == 0;
+    checked += PIECE;
+  }
+  CHECK(ok);
+  free(a);
+  free(b);
+  free(in);
+  tofu_close(c, 1);
+  tofu_close(s, 1);
+}
+
+static void test_sendv_bad_input(void) {
+  int32_t c, s;
+  if (!tcp_pair(&c, &s)) {
+    CHECK(!"tcp pair");
+    return;
+  }
+  const uint8_t *x = text("x");
+  int32_t bad_slot[] = {16, 0, 1};
+  int32_t neg_slot[] = {-1, 0, 1};
+  int32_t neg_off[] = {0, -1, 1};
+  int32_t neg_len[] = {0, 0, -1};
+  int32_t huge[] = {0, 0, INT32_MAX, 0, 0, 1};
+  int32_t one[] = {0, 0, 1};
+  CHECK_EQ(sendv2(c, bad_slot, 1, x, x), TOFU_E_INVAL);
+  CHECK_EQ(sendv2(c, neg_slot, 1, x, x), TOFU_E_INVAL);
+  CHECK_EQ(sendv2(c, neg_off, 1, x, x), TOFU_E_INVAL);
+  CHECK_EQ(sendv2(c, neg_len, 1, x, x), TOFU_E_INVAL);
+  CHECK_EQ(sendv2(c, huge, 2, x, x), TOFU_E_INVAL); /* more than INT32_MAX in all */
+  CHECK_EQ(sendv2(c, one, -1, x, x), TOFU_E_INVAL);
+  CHECK_EQ(sendv2(c, one, TOFU_SENDV_MAX_SEGS + 1, x, x), TOFU_E_INVAL);
+  CHECK_EQ(sendv2(c, NULL, 1, x, x), TOFU_E_INVAL);
+  CHECK_EQ(sendv2(c, one, 1, NULL, x), TOFU_E_INVAL);
+  CHECK_EQ(sendv2(-5, one, 1, x, x), TOFU_E_BADHANDLE);
+  int32_t l = tofu_tcp_listen(text("127.0.0.1"), 9, 0, 16);
+  REQUIRE_OK(l);
+  CHECK_EQ(sendv2(l, one, 1, x, x), TOFU_E_INVAL); /* a listener sends nothing */
+  tofu_close(l, 1);
+  tofu_close(s, 1); /* abortive: the peer is reset */
+  int32_t r = TOFU_E_AGAIN;
+  for (int i = 0; i < 300 && (r >= 0 || r == TOFU_E_AGAIN); i++) {
+    r = sendv2(c, one, 1, x, x);
+    if (r >= 0 || r == TOFU_E_AGAIN) sleep_ms(10);
+  }
+  CHECK(r == TOFU_E_PIPE || r == TOFU_E_CONNRESET);
+  tofu_close(c, 1);
+}
+
 static void test_tcp_ipv6(void) {
   int32_t l = tofu_tcp_listen(text("::1"), 3, 0, 16);
   if (l == TOFU_E_AFNOSUPPORT || l == TOFU_E_ADDRNOTAVAIL) SKIP("no IPv6 loopback here");
@@ -1822,6 +1926,9 @@ int main(int argc, char **argv) {
   run_case("S-112: malformed TCP addresses and ports", test_tcp_bad_addresses);
   run_case("S-112: TCP listen, connect, 1000-byte round trip", test_tcp_listen_connect_round_trip);
   run_case("sockets: send/recv offsets", test_tcp_offsets);
+  run_case("sockets: sendv gathers pieces of several buffers in order", test_sendv_gathers_in_order);
+  run_case("sockets: sendv with many pieces writes short, never fails", test_sendv_many_pieces_and_short_writes);
+  run_case("sockets: sendv rejects bad pieces, handles and a reset peer", test_sendv_bad_input);
   run_case("sockets: IPv6 loopback", test_tcp_ipv6);
   run_case("N17: second TCP listener on a live port fails", test_n17_second_listener_fails);
   run_case("sockets: connect refused", test_connect_refused);

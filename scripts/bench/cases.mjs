@@ -144,15 +144,16 @@ export function caseMatches(filter, name) {
  * True when `contender` can run `kase`: the paced cases need a client that
  * paces, which the programs on the JavaScript runtimes have (the C and
  * ZeroMQ peers only do saturated ping-pong and streaming); the crowd cases
- * are tofu's own; a contender with `onlyCrowd` (tofu on another backend)
- * runs nothing else.
+ * are tofu's own; a contender with `onlyCrowd` (tofu on another backend) or
+ * `streamOnly` (tofu with the batch receive) runs nothing else.
  *
- * @param {{ id: string, runtime: string, onlyCrowd?: boolean }} contender
+ * @param {{ id: string, runtime: string, onlyCrowd?: boolean, streamOnly?: boolean }} contender
  * @param {BenchCase} kase
  * @returns {boolean}
  */
 export function runsCase(contender, kase) {
   if (contender.onlyCrowd === true) return kase.mode === "crowd";
+  if (contender.streamOnly === true) return kase.mode === "stream";
   if (kase.mode === "idle" || kase.mode === "crowd") return contender.id.startsWith("tofu-");
   if (kase.mode !== "paced") return true;
   return contender.runtime !== "c" && !contender.id.startsWith("zeromq");

@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { BUN_ALLOC_ENV } from "./alloc_stats.mjs";
 
 /** The repository root. */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -30,8 +31,9 @@ export const ZEROMQ_VERSION = "6.8.0";
  * @property {"c" | "deno" | "bun" | "node"} runtime
  * @property {string} script program under scripts/bench (the C source for "c")
  * @property {string | undefined} knownFailure why it is expected not to work, if it is
- * @property {Record<string, string>} [env] extra environment of its processes
+ * @property {Record<string, string>} [env] extra environment of its peers
  * @property {boolean} [onlyCrowd] runs only the crowd cases (a second backend of tofu)
+ * @property {boolean} [streamOnly] runs the streaming cases only
  */
 
 /** @type {readonly Contender[]} */
@@ -49,6 +51,7 @@ export const CONTENDERS = [
     runtime: "bun",
     script: "tofu_peer.ts",
     knownFailure: undefined,
+    env: BUN_ALLOC_ENV,
   },
   {
     id: "tofu-deno",
@@ -56,6 +59,26 @@ export const CONTENDERS = [
     runtime: "deno",
     script: "tofu_peer.ts",
     knownFailure: undefined,
+  },
+  // The same peers, the streaming server receiving with `receiveBatch` instead of one
+  // `waitReceive` per message (in ping-pong the two are the same program).
+  {
+    id: "tofu-bun-batch",
+    label: "tofu on Bun, batch receive",
+    runtime: "bun",
+    script: "tofu_peer.ts",
+    knownFailure: undefined,
+    env: { ...BUN_ALLOC_ENV, TOFU_BENCH_RECEIVE: "batch" },
+    streamOnly: true,
+  },
+  {
+    id: "tofu-deno-batch",
+    label: "tofu on Deno, batch receive",
+    runtime: "deno",
+    script: "tofu_peer.ts",
+    knownFailure: undefined,
+    env: { TOFU_BENCH_RECEIVE: "batch" },
+    streamOnly: true,
   },
   {
     id: "tofu-bun-poll",

@@ -196,7 +196,7 @@ function verdict(value, target, format, below = false) {
 }
 
 /**
- * The goals of issue 6, each with the ratio measured in this run.
+ * The goals of issues 6 and 11, each with the ratio measured in this run.
  *
  * @param {BenchReport} report
  * @returns {string[]}
@@ -272,6 +272,33 @@ function goalsTable(report) {
       (t) => verdict(ratio(value(`stream-${t}-4k`, ours), value(`stream-${t}-4k`, theirs)), 0.8, x),
       ">= 0.8x",
     );
+  }
+  // Issue 11: streaming against the runtime's own sockets, for both consumers.
+  for (
+    const [id, net, name] of [["tofu-bun", "bun-net", "Bun"], ["tofu-deno", "deno-net", "Deno"]]
+  ) {
+    const ours = /** @type {string} */ (id);
+    const theirs = /** @type {string} */ (net);
+    /** @type {Array<[string, string, string, number]>} */
+    const goals = [
+      ["64", "batch receive", `${ours}-batch`, 0.5],
+      ["64", "one waitReceive per message", ours, 0.3],
+      ["4k", "batch receive", `${ours}-batch`, 1.0],
+      ["4k", "one waitReceive per message", ours, 1.0],
+    ];
+    for (const [size, consumer, contender, target] of goals) {
+      const label = size === "64" ? "64 B" : "4 KiB";
+      row(
+        `streaming ${label}, ${consumer}: tofu on ${name} ÷ ${name}.listen`,
+        (t) =>
+          verdict(
+            ratio(value(`stream-${t}-${size}`, contender), value(`stream-${t}-${size}`, theirs)),
+            target,
+            x,
+          ),
+        `>= ${target.toFixed(1)}x`,
+      );
+    }
   }
   const idle = caseNamed(report, "idle");
   if (idle !== undefined) {
@@ -495,6 +522,12 @@ function coreTables(report) {
   const paced = pacedTable(report);
   const crowd = crowdTable(report);
   const wake = wakeGoalsTable(report);
+  const alloc = table(report, "stream", (e) => {
+    const client = med(e, "allocClient");
+    const server = med(e, "allocServer");
+    if (!Number.isFinite(client) || !Number.isFinite(server)) return "–";
+    return `${Number(client).toFixed(0)} / ${Number(server).toFixed(0)}`;
+  });
   return [
     ...(wake.length > 2
       ? ["Cost per wake-up (issue 10; ratios of medians within this run):", "", ...wake, ""]
@@ -533,6 +566,15 @@ function coreTables(report) {
       : []),
     ...(streamCpu.length > 0
       ? ["Streaming, CPU µs per message (sender + receiver, medians):", "", ...streamCpu, ""]
+      : []),
+    ...(alloc.length > 2
+      ? [
+        "Streaming, bytes allocated on the JS heap per message in the timed phase, client / server",
+        "(medians; goal 0; how they are counted: `scripts/bench/alloc_stats.mjs`):",
+        "",
+        ...alloc,
+        "",
+      ]
       : []),
   ];
 }

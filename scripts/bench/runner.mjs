@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { commandOf, peerEnv, ROOT } from "./contenders.mjs";
+import { allocPerMessage } from "./alloc_stats.mjs";
 
 /** @typedef {import("./contenders.mjs").Contender} Contender */
 /** @typedef {import("./cases.mjs").BenchCase} BenchCase */
@@ -220,6 +221,25 @@ function peerCommand(contender, args, role, options) {
 }
 
 /**
+ * The client's result with the bytes allocated per message by each peer
+ * (`allocClient`, `allocServer`) when the peers reported them.
+ *
+ * @param {Record<string, number | string | boolean>} result
+ * @param {string} serverStderr
+ * @param {string} clientStderr
+ * @returns {Record<string, number | string | boolean>}
+ */
+function withAlloc(result, serverStderr, clientStderr) {
+  const client = allocPerMessage(clientStderr);
+  const server = allocPerMessage(serverStderr);
+  return {
+    ...result,
+    ...(client === undefined ? {} : { allocClient: client }),
+    ...(server === undefined ? {} : { allocServer: server }),
+  };
+}
+
+/**
  * Runs `kase` once for `contender`: server, then client, then waits for the
  * server to exit.
  *
@@ -293,7 +313,8 @@ export async function runPair(contender, kase, options = {}) {
     if (serverCode !== 0 && serverCode !== "timeout") {
       return outcome(`server failed: ${lastError(server.stderr()) || `exit code ${serverCode}`}`);
     }
-    return outcome("", withCpu(JSON.parse(line), cpu));
+    const result = withCpu(JSON.parse(line), cpu);
+    return outcome("", withAlloc(result, server.stderr(), client.stderr()));
   } finally {
     await stop(server);
     if (kase.transport === "uds") rmSync(address, { force: true });

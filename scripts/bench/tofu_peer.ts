@@ -11,7 +11,12 @@
  *   engine returns each one to the pool once it is written, and when the
  *   pool is empty the client yields to the event loop. The server receives
  *   every message with `waitReceive` and `put`s it back, and answers one
- *   Response after the warm-up and one after the last message.
+ *   Response after the warm-up and one after the last message. With
+ *   `TOFU_BENCH_RECEIVE=batch` the server receives with `receiveBatch`
+ *   instead, still checking and putting back every message.
+ *
+ * In streaming, both peers report the bytes they allocate per message in the
+ * timed phase (see `alloc_stats.mjs`).
  *
  * Run: `deno run -A scripts/bench/tofu_peer.ts <args>` or
  * `bun scripts/bench/tofu_peer.ts <args>` (arguments: see `peer_args.mjs`).
@@ -21,6 +26,7 @@
 
 import process from "node:process";
 import { setImmediate } from "node:timers";
+import v8 from "node:v8";
 import {
   AllocationStrategy,
   type Ampe,
@@ -58,6 +64,29 @@ const OPTIONS: Options = spinMicros === undefined
   ? POOL
   : { ...POOL, spinMicros: Number(spinMicros) };
 const SETUP_MS = 10_000;
+/** How the streaming server receives: one `waitReceive` per message, or `receiveBatch`. */
+const RECEIVE = process.env.TOFU_BENCH_RECEIVE === "batch" ? "batch" : "wait";
+/** Most messages one `receiveBatch` returns. */
+const BATCH_MAX = 1024;
+
+// V8 counts the bytes it allocates; JSC does not (the runner reads Bun's GC log instead).
+const allocatedBytes = typeof process.versions.deno === "string"
+  ? () => (v8.getHeapStatistics() as { total_allocated_bytes?: number }).total_allocated_bytes
+  : () => undefined;
+let allocatedAtStart: number | undefined;
+
+/** Marks the start of the timed phase for the allocation count (`alloc_stats.mjs`). */
+function allocStart(): void {
+  allocatedAtStart = allocatedBytes();
+  console.error("TOFU-ALLOC start");
+}
+
+/** Marks its end, after `messages` messages. */
+function allocEnd(messages: number): void {
+  const now = allocatedBytes();
+  const bytes = now === undefined || allocatedAtStart === undefined ? "-" : now - allocatedAtStart;
+  console.error(`TOFU-ALLOC end ${messages} ${bytes}`);
+}
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -99,29 +128,33 @@ async function serve(opts: PeerOptions): Promise<void> {
   const pingPong = opts.mode !== "stream";
   const total = opts.warmup + opts.count;
   let seen = 0;
-  for (;;) {
-    const m = await receive(ampe, g);
+  /** Handles one received message; true when the run is over. */
+  const handle = (m: Message): boolean => {
     const h = m.bhdr;
     if (m.isFromEngine()) {
-      // The client went away (its channel closed): the run is over.
+      const status = h.status;
       ampe.put(m);
-      return;
+      // Otherwise the client went away (its channel closed): the run is over.
+      return status !== AmpeStatus.poolEmpty;
     }
     const op = h.proto.opCode;
     if (op === OpCode.HelloRequest) {
       h.proto.opCode = OpCode.HelloResponse;
       g.post(m);
-      continue;
+      return false;
     }
     if (op !== OpCode.Request) throw failure("Expected a Request", m);
-    seen++;
     if (pingPong) {
+      seen++;
       h.proto.opCode = OpCode.Response;
       g.post(m);
-      continue;
+      return false;
     }
+    if (seen === opts.warmup) allocStart();
+    seen++;
     const channel = h.channelNumber;
     ampe.put(m);
+    if (seen === total) allocEnd(opts.count);
     if ((seen === opts.warmup && opts.warmup > 0) || seen === total) {
       const ack = ampe.get(AllocationStrategy.always)!;
       ack.bhdr.proto.opCode = OpCode.Response;
@@ -129,6 +162,23 @@ async function serve(opts: PeerOptions): Promise<void> {
       ack.bhdr.messageId = BigInt(seen); // a Response needs a message id
       g.post(ack);
     }
+    return false;
+  };
+  if (RECEIVE === "batch") {
+    for (;;) {
+      const batch = await g.receiveBatch(BATCH_MAX, WAIT_INFINITE);
+      for (let i = 0; i < batch.length; i++) {
+        if (handle(batch[i]!)) {
+          for (let k = i + 1; k < batch.length; k++) ampe.put(batch[k]!);
+          return;
+        }
+      }
+    }
+  }
+  // One waitReceive per message, awaited right here (no async helper: that would add promises).
+  for (;;) {
+    const m = await g.waitReceive(WAIT_INFINITE);
+    if (m !== null && handle(m)) return;
   }
 }
 
@@ -219,11 +269,14 @@ async function pingPong({ ampe, g, channel, body, opts }: Client): Promise<objec
 async function stream(client: Client): Promise<object> {
   const { warmup, count, size } = client.opts;
   if (warmup > 0) await streamPhase(client, warmup);
+  allocStart();
   markTimed("start");
   const start = performance.now();
   await streamPhase(client, count);
+  const seconds = (performance.now() - start) / 1000;
   markTimed("end");
-  return streamResult(count, size, (performance.now() - start) / 1000);
+  allocEnd(count);
+  return streamResult(count, size, seconds);
 }
 
 /** Posts `n` messages, taking them from the pool only, then awaits the server's Response. */
