@@ -2,7 +2,7 @@
 // Runs the whole test suite under Deno and Bun, once per poller backend this OS has, and prints
 // one closing line with the totals of every run: `N passed, M failed, K skipped`.
 //
-// Usage: node scripts/test.mjs [--runtime deno|bun] [--backend epoll|poll|...] [test files...]
+// Usage: node scripts/test.mjs [--runtime deno|bun] [--backend epoll,poll,...] [test files...]
 // Plain Node on purpose: `npm test` must work on a fresh machine that has only Node and npm.
 
 import { spawnSync } from "node:child_process";
@@ -12,7 +12,11 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = join(root, ".ci", "out");
+// TOFU_TEST_<RUNTIME> names another command for a runtime (scripts/test_wine.mjs sets
+// TOFU_TEST_BUN to Bun for Windows under Wine).
 const bin = (name) => {
+  const override = process.env[`TOFU_TEST_${name.toUpperCase()}`];
+  if (override) return override;
   const local = join(
     root,
     "node_modules",
@@ -37,7 +41,7 @@ function parseArgs(argv) {
   };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--runtime") opts.runtimes = [argv[++i]];
-    else if (argv[i] === "--backend") opts.backends = [argv[++i]];
+    else if (argv[i] === "--backend") opts.backends = argv[++i].split(",");
     else opts.files.push(argv[i]);
   }
   return opts;
@@ -77,6 +81,15 @@ function unescapeXml(text) {
     .replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n))).replace(/&amp;/g, "&");
 }
 
+/**
+ * `report` as the runtime under test spells it: TOFU_TEST_REPORT_DIR names .ci/out in the runtime's
+ * own path syntax (a Windows build of Bun run under Wine needs `Z:\...`).
+ */
+function reportPathForRuntime(report) {
+  const dir = process.env.TOFU_TEST_REPORT_DIR;
+  return dir ? `${dir}${dir.includes("\\") ? "\\" : "/"}${report.slice(out.length + 1)}` : report;
+}
+
 function run(runtime, backend, files) {
   const report = join(out, `${runtime}-${backend}.xml`);
   rmSync(report, { force: true });
@@ -95,7 +108,7 @@ function run(runtime, backend, files) {
     : [
       "test",
       "--reporter=junit",
-      `--reporter-outfile=${report}`,
+      `--reporter-outfile=${reportPathForRuntime(report)}`,
       ...(files.length > 0 ? files.map((f) => `./${f}`) : []),
     ];
   console.log(`\n=== ${runtime} · ${backend} ===`);
