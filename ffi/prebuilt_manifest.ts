@@ -14,7 +14,7 @@ export const PREBUILT_VERSION = "0.1.0";
 
 /** SHA-256 of the native sources every prebuilt library was built from. */
 export const PREBUILT_SOURCE_HASH =
-  "c5d57a2adcc29200c43f4c5fb6081db085805913938bf505b7ba98f23593e042";
+  "d2383a4a3454e9be3ad51933b6ea8b36a1052c1ed1321e4b98c7400991b0041c";
 
 /** One prebuilt library: its path under `ffi/prebuilt/` and the SHA-256 of its bytes. */
 export interface PrebuiltFile {
@@ -28,30 +28,30 @@ export interface PrebuiltFile {
 export const PREBUILT_FILES: Readonly<Record<string, PrebuiltFile>> = {
   "linux-x64-gnu": {
     file: "linux-x64-gnu/libtofu.so",
-    sha256: "344e27d1341d835cab0ed6d74f6bf92421f7d5039299c8fa274c357a6221d13b",
+    sha256: "ad6d348c07afea8ac663ec9639ff8f1c70fe1bc3e99a21e06f903bfc8d1755a8",
   },
   "linux-arm64-gnu": {
     file: "linux-arm64-gnu/libtofu.so",
-    sha256: "ab56446f384b417f676747215e287cf2248d5b101d8c94f08455f59f1779c155",
+    sha256: "15fd385910c8782acf7b948dbe99c3eb3dbe0746f4da304b0ce03209cee26e35",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libtofu.so",
-    sha256: "cd6685c317977010b91caa9813ae680e85709f26fe813b1ff080ca1e1f26b710",
+    sha256: "08705bf5ab8875a9d9b0fe995a83a52383e936da304a4fa00979e8be04287765",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libtofu.so",
-    sha256: "68759f79e61a4c8c95017ddc8b07316c40ff15b5c85ff0419f8c349dda44b98b",
+    sha256: "d194ec958bc39ed3ea63c7cdb4f80717b558efb80eaf4c9a61a1e2efc81c06d9",
   },
   "darwin-x64": {
     file: "darwin-x64/libtofu.dylib",
-    sha256: "1f421b8046ede6aac2584a50d3f15d2ee6d0b9269b9fa7baae67df2e417d8051",
+    sha256: "f7d48c0080b1de6cfb3607d513c2287793c816f0ee682d4bde55a2fa1e7b0b2e",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libtofu.dylib",
-    sha256: "2fde8b5834c5102481bbf08084b0cc26aa3ec89286cba2da9f42a546ed6fd14a",
+    sha256: "d6d1a37384a8a81814fc77152b88730d81d95b83c27c5e841fc12c07ad71fcb7",
   },
   "windows-x64": {
     file: "windows-x64/tofu.dll",
-    sha256: "b47b4ad8626b59a5c2c9f873288ec50f8063ce84236570c9131660874f6feb25",
+    sha256: "0c054ddd69c647659c602e1971bd195e05790511e9137ddd5bd6bc20d3b8027d",
   },
 };

@@ -11,7 +11,7 @@
  */
 
 /** The ABI version this TypeScript side speaks (`TOFU_ABI_VERSION` of `native/tofu.h`). */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 /** A value type that may cross the native boundary. */
 export type NeutralType = "i32" | "buffer";

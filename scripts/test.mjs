@@ -30,7 +30,7 @@ const BACKENDS = {
   linux: ["epoll", "poll"],
   darwin: ["kqueue", "poll"],
   freebsd: ["kqueue", "poll"],
-  win32: ["wsapoll"],
+  win32: ["afd", "wsapoll"],
 };
 
 function parseArgs(argv) {

@@ -26,7 +26,7 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const cache = join(root, "node_modules", ".cache", "tofu-wine");
-const WINDOWS_BACKENDS = ["wsapoll"];
+const WINDOWS_BACKENDS = ["afd", "wsapoll"];
 
 /** Runs a command, failing the whole script with its output when it fails. */
 function must(command, args, options = {}) {

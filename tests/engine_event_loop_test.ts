@@ -212,7 +212,10 @@ suite("event loop", () => {
     const rtr = await Reactor.create();
     try {
       if (wanted !== undefined && wanted !== "") assert.equal(rtr.backend, wanted);
-      else assert.ok(["epoll", "kqueue", "poll", "wsapoll"].includes(rtr.backend), rtr.backend);
+      else {assert.ok(
+          ["epoll", "kqueue", "poll", "wsapoll", "afd"].includes(rtr.backend),
+          rtr.backend,
+        );}
     } finally {
       await rtr.destroy();
     }

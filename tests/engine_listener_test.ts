@@ -232,6 +232,36 @@ suite("listeners", () => {
     });
   });
 
+  test(
+    "without AF_UNIX a UDS listen and a UDS connect come back not_implemented_yet, not invalid_address",
+    { skip: UDS_SKIP ? false : "this host has AF_UNIX: nothing to check" },
+    async () => {
+      await withEngines([E2_32], async (rtr) => {
+        const ampe = rtr.ampe();
+        const g = ampe.create();
+        const w = postNew(ampe, g, (m) => new UDSServerAddress(tempUdsPath()).format(m));
+        await expectNext(ampe, g, {
+          op: OpCode.WelcomeResponse,
+          origin: "E",
+          status: AmpeStatus.notImplementedYet,
+          ch: w.ch,
+          mid: w.mid,
+        });
+        await expectClosed(ampe, g, w.ch, w.mid);
+        const { C, H } = connect(ampe, g, new UDSClientAddress(tempUdsPath()));
+        await expectNext(ampe, g, {
+          op: OpCode.HelloResponse,
+          origin: "E",
+          status: AmpeStatus.notImplementedYet,
+          ch: C,
+          mid: H,
+        });
+        await expectClosed(ampe, g, C, H);
+        await none(g);
+      });
+    },
+  );
+
   test("S-045 listen on an unresolvable host: invalid_address bundle", async () => {
     await withEngines([E2_32], async (rtr) => {
       const ampe = rtr.ampe();

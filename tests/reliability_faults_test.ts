@@ -39,7 +39,7 @@ import {
   socketCount,
   startChild,
 } from "./fixtures/rel_wire.ts";
-import { HOST_TRANSPORTS, skipFor } from "./host_checks.ts";
+import { fdLimitSkip, HOST_TRANSPORTS, skipFor } from "./host_checks.ts";
 
 /** bun test applies its 5 s default to node:test tests unless a test names its own limit. */
 const LIMIT = { timeout: 120_000 };
@@ -464,9 +464,7 @@ suite("faults: teardown under traffic", () => {
   );
 });
 
-suite("faults: descriptor limit", {
-  skip: process.platform === "win32" ? "needs bash and ulimit -n" : false,
-}, () => {
+suite("faults: descriptor limit", { skip: fdLimitSkip(128) }, () => {
   test(
     "the descriptor limit reached during accept: accept_failed to the app, the others keep working, accepting resumes",
     LIMIT,
