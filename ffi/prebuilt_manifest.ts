@@ -14,7 +14,7 @@ export const PREBUILT_VERSION = "0.1.0";
 
 /** SHA-256 of the native sources every prebuilt library was built from. */
 export const PREBUILT_SOURCE_HASH =
-  "d2383a4a3454e9be3ad51933b6ea8b36a1052c1ed1321e4b98c7400991b0041c";
+  "eb3c68f513811dc7beafa0f6df473e390ac23598858cbd15fcf35f7c61b197c7";
 
 /** One prebuilt library: its path under `ffi/prebuilt/` and the SHA-256 of its bytes. */
 export interface PrebuiltFile {
@@ -28,30 +28,30 @@ export interface PrebuiltFile {
 export const PREBUILT_FILES: Readonly<Record<string, PrebuiltFile>> = {
   "linux-x64-gnu": {
     file: "linux-x64-gnu/libtofu.so",
-    sha256: "ad6d348c07afea8ac663ec9639ff8f1c70fe1bc3e99a21e06f903bfc8d1755a8",
+    sha256: "3d18f3ec6897c5195a9bcb5b2c7bc23a13475284bee0d87c9f7fa8d4b74a84e9",
   },
   "linux-arm64-gnu": {
     file: "linux-arm64-gnu/libtofu.so",
-    sha256: "15fd385910c8782acf7b948dbe99c3eb3dbe0746f4da304b0ce03209cee26e35",
+    sha256: "6fbb038c824b5da566cfc5ab1d2ad7a78bf7771742fa5b4ffa4201c1d3bdbcf1",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libtofu.so",
-    sha256: "08705bf5ab8875a9d9b0fe995a83a52383e936da304a4fa00979e8be04287765",
+    sha256: "4d3be4fc0c9b4b31c31b07b3f996ed2d905948cd9e57bf4326c40ddba6f2ad4e",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libtofu.so",
-    sha256: "d194ec958bc39ed3ea63c7cdb4f80717b558efb80eaf4c9a61a1e2efc81c06d9",
+    sha256: "e3b3c77f5398503a86e74538d9a62978641b35cefdc2ecabb391935754f3dff3",
   },
   "darwin-x64": {
     file: "darwin-x64/libtofu.dylib",
-    sha256: "f7d48c0080b1de6cfb3607d513c2287793c816f0ee682d4bde55a2fa1e7b0b2e",
+    sha256: "1865ecf6500a1e2b416276f477785df2cfd2d456a0a0cd92ad068416e11269a0",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libtofu.dylib",
-    sha256: "d6d1a37384a8a81814fc77152b88730d81d95b83c27c5e841fc12c07ad71fcb7",
+    sha256: "e86b81bc7b24d0a1597f65613530b8af16161b2c0746bd11c770f9ff367830b8",
   },
   "windows-x64": {
     file: "windows-x64/tofu.dll",
-    sha256: "0c054ddd69c647659c602e1971bd195e05790511e9137ddd5bd6bc20d3b8027d",
+    sha256: "b5a5519e0453d4f9680c3b32e18f24e4fd89e90d7fed7a8d9bf003c94e9cc33d",
   },
 };

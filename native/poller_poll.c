@@ -111,7 +111,8 @@ static int32_t mark_failed_connects(os_pollfd *fds, int32_t first, int32_t n) {
  * `first` on waits for writability; returns the entries with revents. */
 static int poll_checking_connects(os_pollfd *fds, int32_t first, int32_t n, int64_t timeout_us) {
   if (!wants_write(fds, first, n)) return os_poll_us(fds, n, timeout_us);
-  int32_t timeout_ms = tofu_ms_rounded_up(timeout_us);
+  /* As os_poll_us: a wait under a millisecond is a peek. */
+  int32_t timeout_ms = timeout_us > 0 && timeout_us < 1000 ? 0 : tofu_ms_rounded_up(timeout_us);
   int64_t start = tofu_now_ms();
   for (;;) {
     int ready = os_poll(fds, n, connect_slice(tofu_remaining_ms(timeout_ms, start)));
