@@ -42,6 +42,7 @@ export const BackendId = {
   kqueue: 2,
   poll: 3,
   wsapoll: 4,
+  afd: 5,
 } as const;
 
 /** Interest bits for `pollerRegister` / `pollerModify`. */

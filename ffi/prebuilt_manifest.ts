@@ -14,7 +14,7 @@ export const PREBUILT_VERSION = "0.1.0";
 
 /** SHA-256 of the native sources every prebuilt library was built from. */
 export const PREBUILT_SOURCE_HASH =
-  "bf933e2e3747083988926f1d1218a75de620fc62eb8594e7fe836dae20bb41de";
+  "f842484b7c91f94dd8bb13c795dd1b08858944b4545ad45152f94579eb5618bc";
 
 /** One prebuilt library: its path under `ffi/prebuilt/` and the SHA-256 of its bytes. */
 export interface PrebuiltFile {
@@ -28,30 +28,30 @@ export interface PrebuiltFile {
 export const PREBUILT_FILES: Readonly<Record<string, PrebuiltFile>> = {
   "linux-x64-gnu": {
     file: "linux-x64-gnu/libtofu.so",
-    sha256: "2ddfe811f1d2500b25b1bac3082894c9bd9440be7a191ff8af00f04d9eef0923",
+    sha256: "922de7ab808de4b4bb4147105fc3d1ac1dbc0a57a72bed523dba392d8933148f",
   },
   "linux-arm64-gnu": {
     file: "linux-arm64-gnu/libtofu.so",
-    sha256: "f49e1ad5e379888196e21e3e6ac3c4f9028660ed129b5198fef8df969ef68429",
+    sha256: "f7a0ea437024a3bfa7089e37ac3f24ea40b1dc3e4c4b868b006fe89f39b499a9",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libtofu.so",
-    sha256: "a3ec07bb046213a556c37c8c415aed51349b86935444a0a8857b032c837e35fd",
+    sha256: "099304e92f2e86729ff7e7be4d783ff3034a978f9de9a6f6b23d8b0b031a5f5f",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libtofu.so",
-    sha256: "7707325bec5f75fe5c020aa9772021ab0c16a0eb9fc322b1ff66582ff0313dba",
+    sha256: "698e4e66722e64a0ffb0763998bcbc2e0be5f33f972e6bd78f71bd5cada005bd",
   },
   "darwin-x64": {
     file: "darwin-x64/libtofu.dylib",
-    sha256: "c754ca031aa1e2d7d3019cbf6b39bc45efe71561e5beb5709ab267fe6373a2cf",
+    sha256: "afd0bbc520327f3b3f7ab033e9b53f5b41c507ef9143a50c210c27f5b54dcda8",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libtofu.dylib",
-    sha256: "3af38c78c5080f270784a7432a58204c5003f4c99fb5cac714db4b71d60d2972",
+    sha256: "d18a642b88345276e8d9753ade269b183dcfe1b33e8acec22c15f25c72efc5e6",
   },
   "windows-x64": {
     file: "windows-x64/tofu.dll",
-    sha256: "802bd6787de42e7e053360f7e4fa695d5f7b1e71fd7b5eea6f5c0c569797c7df",
+    sha256: "344a469e2db5954d85fbb84963e95003c57f024568acf89da56bbbd1578214a0",
   },
 };

@@ -37,6 +37,10 @@ int32_t tofu_net_recv(tofu_fd fd, uint8_t *buf, int32_t len);
 /* Probes a UDS path with a connect: 1 a server answers (live), 0 refused or
  * gone (stale), or a negative TOFU_E_* code. */
 int32_t tofu_net_uds_probe(const struct sockaddr_un *addr, socklen_t addr_len);
+/* TOFU_OK when this OS can make AF_UNIX stream sockets, else the failure of
+ * socket(AF_UNIX) (TOFU_E_AFNOSUPPORT on Windows before 10 1803 and on Wine,
+ * with the OS error recorded). Windows asks once per process. */
+int32_t tofu_net_uds_check(void);
 /* how: 0 read, 1 write, 2 both. */
 int tofu_net_shutdown(tofu_fd fd, int how);
 

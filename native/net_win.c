@@ -142,4 +142,21 @@ int32_t tofu_net_uds_probe(const struct sockaddr_un *addr, socklen_t addr_len) {
   closesocket(s);
   return result;
 }
+static INIT_ONCE uds_once = INIT_ONCE_STATIC_INIT;
+static int uds_error; /* 0 when AF_UNIX works, else the WSA error of socket() */
+
+static BOOL CALLBACK probe_uds(PINIT_ONCE once, PVOID param, PVOID *context) {
+  (void)once;
+  (void)param;
+  (void)context;
+  SOCKET s = open_blocking(AF_UNIX);
+  if (s == INVALID_SOCKET) uds_error = WSAGetLastError();
+  else closesocket(s);
+  return TRUE;
+}
+
+int32_t tofu_net_uds_check(void) {
+  InitOnceExecuteOnce(&uds_once, probe_uds, NULL, NULL);
+  return uds_error == 0 ? TOFU_OK : tofu_fail_with(uds_error);
+}
 #endif

@@ -28,6 +28,10 @@ static const struct tofu_backend *find_backend(int32_t id) {
   case TOFU_BACKEND_WSAPOLL:
     return &tofu_backend_wsapoll;
 #endif
+#ifdef TOFU_HAVE_AFD
+  case TOFU_BACKEND_AFD:
+    return &tofu_backend_afd;
+#endif
   default:
     return NULL;
   }
@@ -38,6 +42,8 @@ TOFU_API int32_t tofu_default_backend(void) {
   return TOFU_BACKEND_EPOLL;
 #elif defined(TOFU_HAVE_KQUEUE)
   return TOFU_BACKEND_KQUEUE;
+#elif defined(TOFU_HAVE_AFD)
+  return TOFU_BACKEND_AFD;
 #elif defined(TOFU_HAVE_WSAPOLL)
   return TOFU_BACKEND_WSAPOLL;
 #else
@@ -47,7 +53,7 @@ TOFU_API int32_t tofu_default_backend(void) {
 
 TOFU_API int32_t tofu_backends(void) {
   int32_t mask = 0;
-  for (int32_t id = TOFU_BACKEND_EPOLL; id <= TOFU_BACKEND_WSAPOLL; id++) {
+  for (int32_t id = TOFU_BACKEND_EPOLL; id <= TOFU_BACKEND_LAST; id++) {
     if (find_backend(id) != NULL) mask |= 1 << id;
   }
   return mask;
@@ -57,9 +63,15 @@ TOFU_API int32_t tofu_backends(void) {
  * for known ids this OS lacks. */
 static int32_t resolve_backend(int32_t id, const struct tofu_backend **out) {
   if (id == TOFU_BACKEND_DEFAULT) id = tofu_default_backend();
-  if (id < TOFU_BACKEND_EPOLL || id > TOFU_BACKEND_WSAPOLL) return TOFU_E_INVAL;
+  if (id < TOFU_BACKEND_EPOLL || id > TOFU_BACKEND_LAST) return TOFU_E_INVAL;
   *out = find_backend(id);
   return *out == NULL ? TOFU_E_NOBACKEND : TOFU_OK;
+}
+
+/* Wakes whatever waits on p: through the backend's own channel if it has one. */
+static void signal_poller(struct tofu_poller *p) {
+  if (p->backend->signal != NULL) p->backend->signal(p);
+  else tofu_wake_signal(&p->wake);
 }
 
 static void free_poller(struct tofu_object *obj) {
@@ -135,7 +147,7 @@ TOFU_API int32_t tofu_poller_destroy(int32_t poller) {
   /* A thread parked on p holds its own reference: wake it, and the last
    * reference frees the poller. */
   atomic_store(&p->destroyed, 1);
-  tofu_wake_signal(&p->wake);
+  signal_poller(p);
   tofu_handle_release(&p->base);
   return TOFU_OK;
 }
@@ -306,7 +318,7 @@ TOFU_API int32_t tofu_poller_park(int32_t poller, int32_t timeout_ms) {
 TOFU_API int32_t tofu_poller_wake(int32_t poller) {
   struct tofu_poller *p = acquire_poller(poller);
   if (p == NULL) return TOFU_E_BADHANDLE;
-  tofu_wake_signal(&p->wake);
+  signal_poller(p);
   tofu_handle_release(&p->base);
   return TOFU_OK;
 }

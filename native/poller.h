@@ -50,6 +50,9 @@ struct tofu_backend {
    * go of p->lock meanwhile. Both are called with p->lock held. */
   uint64_t (*unsettled)(struct tofu_poller *p);
   void (*settle)(struct tofu_poller *p, uint64_t mark);
+  /* Wakes a park or wait of p from any thread (tofu_poller_wake, destroy).
+   * NULL: signal p->wake, which the backend watches like a socket. */
+  void (*signal)(struct tofu_poller *p);
   /* The 8 raw-mask constants (see tofu_mask_bits). */
   void (*mask_bits)(int32_t out[8]);
   /* Optional: a descriptor of the poller itself that is readable while it
@@ -82,6 +85,7 @@ struct tofu_poller {
 #endif
 #if defined(_WIN32)
 #define TOFU_HAVE_WSAPOLL 1
+#define TOFU_HAVE_AFD 1
 #else
 #define TOFU_HAVE_POLL 1
 #endif
@@ -97,6 +101,9 @@ extern const struct tofu_backend tofu_backend_poll;
 #endif
 #ifdef TOFU_HAVE_WSAPOLL
 extern const struct tofu_backend tofu_backend_wsapoll;
+#endif
+#ifdef TOFU_HAVE_AFD
+extern const struct tofu_backend tofu_backend_afd;
 #endif
 
 /* Called by a wait that saw the wake channel readable. While a park runs on

@@ -61,6 +61,68 @@ static int os_poll_us(os_pollfd *fds, int32_t n, int64_t timeout_us) {
   return os_poll(fds, n, tofu_ms_rounded_up(timeout_us));
 }
 
+#if defined(_WIN32)
+/* WSAPoll before Windows 10 2004 never reports a failed connect: the socket
+ * gets neither POLLWRNORM nor POLLERR, and the wait goes on forever. select()
+ * does report it, in its except set, without clearing SO_ERROR. So while a
+ * socket waits for writability, waits are cut into slices of this length and
+ * each empty slice ends with that check; a failure found is reported as
+ * POLLERR | POLLHUP, as newer WSAPoll reports it. */
+#define CONNECT_SLICE_MS 250
+
+/* 1 when some entry from `first` on waits for writability. */
+static int wants_write(const os_pollfd *fds, int32_t first, int32_t n) {
+  for (int32_t i = first; i < n; i++) {
+    if (fds[i].events & WANT_WRITE) return 1;
+  }
+  return 0;
+}
+
+/* The slice of a wait of timeout_ms (-1 = forever) to poll for next. */
+static int32_t connect_slice(int32_t timeout_ms) {
+  return timeout_ms < 0 || timeout_ms > CONNECT_SLICE_MS ? CONNECT_SLICE_MS : timeout_ms;
+}
+
+/* Marks the write-waiting entries from `first` on whose connect failed;
+ * returns how many. select() takes FD_SETSIZE sockets per call. */
+static int32_t mark_failed_connects(os_pollfd *fds, int32_t first, int32_t n) {
+  int32_t found = 0;
+  for (int32_t i = first; i < n;) {
+    fd_set failed;
+    FD_ZERO(&failed);
+    int32_t from = i;
+    for (; i < n && failed.fd_count < FD_SETSIZE; i++) {
+      if ((fds[i].events & WANT_WRITE) && fds[i].revents == 0) FD_SET(fds[i].fd, &failed);
+    }
+    if (failed.fd_count == 0) continue;
+    struct timeval now = {0, 0};
+    if (select(0, NULL, NULL, &failed, &now) <= 0) continue;
+    for (int32_t j = from; j < i; j++) {
+      if ((fds[j].events & WANT_WRITE) && fds[j].revents == 0 && FD_ISSET(fds[j].fd, &failed)) {
+        fds[j].revents = POLLERR | POLLHUP;
+        found++;
+      }
+    }
+  }
+  return found;
+}
+
+/* os_poll_us, in slices with the failed-connect check while some entry from
+ * `first` on waits for writability; returns the entries with revents. */
+static int poll_checking_connects(os_pollfd *fds, int32_t first, int32_t n, int64_t timeout_us) {
+  if (!wants_write(fds, first, n)) return os_poll_us(fds, n, timeout_us);
+  /* As os_poll_us: a wait under a millisecond is a peek. */
+  int32_t timeout_ms = timeout_us > 0 && timeout_us < 1000 ? 0 : tofu_ms_rounded_up(timeout_us);
+  int64_t start = tofu_now_ms();
+  for (;;) {
+    int ready = os_poll(fds, n, connect_slice(tofu_remaining_ms(timeout_ms, start)));
+    if (ready != 0) return ready; /* events, or a failure for the caller */
+    ready = mark_failed_connects(fds, first, n);
+    if (ready > 0 || tofu_remaining_ms(timeout_ms, start) == 0) return ready;
+  }
+}
+#endif
+
 /* How long a close waits for parks to rebuild before it goes on anyway. */
 #define SETTLE_LIMIT_MS 200
 
@@ -257,7 +319,11 @@ static int32_t wait_with(struct tofu_poller *p, struct poll_set *set, int32_t *e
   int32_t n = build_set(p, set, 0);
   tofu_mutex_unlock(&p->lock);
   if (n < 0) return n;
+#if defined(_WIN32)
+  int ready = poll_checking_connects(set->fds, 1, n, timeout_us);
+#else
   int ready = os_poll_us(set->fds, n, timeout_us);
+#endif
   if (ready == OS_POLL_FAILED) {
     int32_t code = tofu_fail();
     return code == TOFU_E_AGAIN ? 0 : code; /* EINTR: a spurious empty wait */
@@ -317,7 +383,12 @@ static int32_t poll_park(struct tofu_poller *p, int32_t timeout_ms) {
       result = n;
       break;
     }
+#if defined(_WIN32)
+    int ready = poll_checking_connects(set.fds, 2, n,
+                                       (int64_t)tofu_remaining_ms(timeout_ms, start) * 1000);
+#else
     int ready = os_poll(set.fds, n, tofu_remaining_ms(timeout_ms, start));
+#endif
     if (ready == OS_POLL_FAILED) {
       int32_t code = tofu_fail();
       result = code == TOFU_E_AGAIN ? 1 : code;

@@ -56,6 +56,8 @@
 #define TOFU_BACKEND_KQUEUE 2
 #define TOFU_BACKEND_POLL 3
 #define TOFU_BACKEND_WSAPOLL 4
+#define TOFU_BACKEND_AFD 5 /* Windows: IOCP + the AFD driver (like wepoll); the default there */
+#define TOFU_BACKEND_LAST TOFU_BACKEND_AFD
 
 /* ---- interest bits for register/modify ----------------------------------- */
 #define TOFU_INTEREST_READ 1
@@ -79,7 +81,8 @@ TOFU_API int32_t tofu_handle_count(void);
 
 /* ---- poller -------------------------------------------------------------- */
 /* Creates a poller with its own wake mechanism (eventfd on Linux; a pipe or
- * EVFILT_USER on BSD/macOS; a loopback socket pair on Windows). */
+ * EVFILT_USER on BSD/macOS; a packet posted to the completion port with afd,
+ * a loopback socket pair with wsapoll on Windows). */
 TOFU_API int32_t tofu_poller_create(int32_t backend);
 /* Backend id actually used by this poller. */
 TOFU_API int32_t tofu_poller_backend(int32_t poller);
@@ -110,7 +113,7 @@ TOFU_API int32_t tofu_poller_wait(int32_t poller, int32_t *events, int32_t capac
  * ready). Precision by backend: epoll uses epoll_pwait2 (kernels before 5.11:
  * epoll_wait, rounded up to whole ms); Linux poll uses ppoll; kqueue takes
  * the timespec; poll elsewhere and WSAPoll turn waits under 1 ms into a peek
- * and round longer ones up to whole ms. The kernel's timer slack (50 µs by
+ * and round longer ones up to whole ms; afd rounds every wait up to whole ms. The kernel's timer slack (50 µs by
  * default on Linux) may lengthen any wait. */
 TOFU_API int32_t tofu_poller_wait_us(int32_t poller, int32_t *events, int32_t capacity, int32_t timeout_us);
 /* Blocks up to timeout_ms until some registered socket is ready or the poller
@@ -153,6 +156,8 @@ TOFU_API int32_t tofu_waiter_gone(int32_t waiter);
 /* Describes the raw masks of `backend` so TypeScript can translate them:
  * writes 8 int32 into out: [IN, OUT, ERR, HUP, NVAL, RDHUP, EOF, ERROR].
  * For epoll/poll/wsapoll the first six are the OS bit values (0 when absent);
+ * afd reports what the AFD driver saw in epoll's bit values (IN, OUT, ERR,
+ * HUP, RDHUP: a reset is IN|ERR|HUP, a refused connect OUT|ERR|HUP);
  * for kqueue the mask is (-filter & 0xffff) | (flags << 16) and entries are
  * IN = 1 (read filter), OUT = 2 (write filter), EOF = EV_EOF << 16,
  * ERROR = EV_ERROR << 16. Returns 8. */

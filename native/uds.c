@@ -80,6 +80,8 @@ static int32_t temp_path(char *out, size_t cap) {
 
 TOFU_API int32_t tofu_uds_listen(const uint8_t *path, int32_t path_len, int32_t backlog) {
   if (backlog < 0 || path_len < 0 || (path_len > 0 && path == NULL)) return TOFU_E_INVAL;
+  int32_t usable = tofu_net_uds_check(); /* before any path rule: none applies without AF_UNIX */
+  if (usable < 0) return usable;
   if (path_len > 0) return listen_at(path, path_len, backlog);
   /* Empty path: a new temporary path; skip names someone else holds. */
   for (int attempt = 0; attempt < 64; attempt++) {
@@ -96,6 +98,8 @@ TOFU_API int32_t tofu_uds_connect(const uint8_t *path, int32_t path_len) {
   struct sockaddr_un addr;
   socklen_t addr_len;
   int32_t code = tofu_uds_address(path, path_len, &addr, &addr_len);
+  if (code < 0) return code;
+  code = tofu_net_uds_check(); /* without AF_UNIX, "no such path" would mislead */
   if (code < 0) return code;
 #if defined(_WIN32)
   /* Windows only learns of a missing path after the non-blocking connect,

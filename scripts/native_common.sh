@@ -15,7 +15,7 @@ NATIVE_TARGETS=(
   "linux-arm64-musl|aarch64-linux-musl|linux|arm64|musl|libtofu.so|epoll,poll"
   "darwin-x64|x86_64-macos.11.0|darwin|x64|none|libtofu.dylib|kqueue,poll"
   "darwin-arm64|aarch64-macos.11.0|darwin|arm64|none|libtofu.dylib|kqueue,poll"
-  "windows-x64|x86_64-windows-gnu|windows|x64|none|tofu.dll|wsapoll"
+  "windows-x64|x86_64-windows-gnu|windows|x64|none|tofu.dll|afd,wsapoll"
 )
 
 # The table line of a target name (fails for unknown names).
@@ -58,7 +58,7 @@ native_os_flags() {
   # blocked inside it (Deno terminating a Worker); unmapping it then crashes.
   linux) echo "-D_GNU_SOURCE -fPIC -shared -s -Wl,--build-id=none -Wl,-z,nodelete" ;;
   darwin) echo "-D_DARWIN_C_SOURCE -fPIC -shared -s -Wl,-install_name,@rpath/libtofu.dylib" ;;
-  windows) echo "-shared -s -lws2_32" ;;
+  windows) echo "-shared -s -lws2_32 -lntdll" ;;
   esac
 }
 

@@ -4,7 +4,7 @@
 // The console gets one line per test file and run; each run's full output and its JUnit report go
 // to .ci/out/<runtime>-<backend>.txt and .xml.
 //
-// Usage: node scripts/test.mjs [--runtime deno|bun] [--backend epoll|poll|...] [test files...]
+// Usage: node scripts/test.mjs [--runtime deno|bun] [--backend epoll,poll,...] [test files...]
 // Plain Node on purpose: `npm test` must work on a fresh machine that has only Node and npm.
 
 import { spawnSync } from "node:child_process";
@@ -14,7 +14,11 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = join(root, ".ci", "out");
+// TOFU_TEST_<RUNTIME> names another command for a runtime (scripts/test_wine.mjs sets
+// TOFU_TEST_BUN to Bun for Windows under Wine).
 const bin = (name) => {
+  const override = process.env[`TOFU_TEST_${name.toUpperCase()}`];
+  if (override) return override;
   const local = join(
     root,
     "node_modules",
@@ -28,7 +32,7 @@ const BACKENDS = {
   linux: ["epoll", "poll"],
   darwin: ["kqueue", "poll"],
   freebsd: ["kqueue", "poll"],
-  win32: ["wsapoll"],
+  win32: ["afd", "wsapoll"],
 };
 
 function parseArgs(argv) {
@@ -39,7 +43,7 @@ function parseArgs(argv) {
   };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--runtime") opts.runtimes = [argv[++i]];
-    else if (argv[i] === "--backend") opts.backends = [argv[++i]];
+    else if (argv[i] === "--backend") opts.backends = argv[++i].split(",");
     else opts.files.push(argv[i]);
   }
   return opts;
@@ -97,6 +101,15 @@ function unescapeXml(text) {
     .replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n))).replace(/&amp;/g, "&");
 }
 
+/**
+ * `report` as the runtime under test spells it: TOFU_TEST_REPORT_DIR names .ci/out in the runtime's
+ * own path syntax (a Windows build of Bun run under Wine needs `Z:\...`).
+ */
+function reportPathForRuntime(report) {
+  const dir = process.env.TOFU_TEST_REPORT_DIR;
+  return dir ? `${dir}${dir.includes("\\") ? "\\" : "/"}${report.slice(out.length + 1)}` : report;
+}
+
 function run(runtime, backend, files) {
   const report = join(out, `${runtime}-${backend}.xml`);
   const log = join(out, `${runtime}-${backend}.txt`);
@@ -115,7 +128,7 @@ function run(runtime, backend, files) {
     : [
       "test",
       "--reporter=junit",
-      `--reporter-outfile=${report}`,
+      `--reporter-outfile=${reportPathForRuntime(report)}`,
       ...(files.length > 0 ? files.map((f) => `./${f}`) : []),
     ];
   console.log(`\n=== ${runtime} · ${backend} (output: ${relative(root, log)}) ===`);

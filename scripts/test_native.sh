@@ -3,7 +3,7 @@
 # against the prebuilt libraries in ffi/prebuilt/ (what ships):
 #   linux-x64-gnu with the epoll and the poll backend (natively),
 #   linux-arm64-gnu with both backends under qemu-aarch64 (when installed),
-#   windows-x64 with the WSAPoll backend under Wine (when installed).
+#   windows-x64 with the AFD and the WSAPoll backend under Wine (when installed).
 # Prints each run's totals and one final "N passed, M failed" line; exits
 # non-zero if any run fails. Run scripts/build_native.sh first after editing
 # native/ (a stale library is reported).
@@ -85,8 +85,10 @@ if [ -n "$wine_bin" ] && [ -f "$win_dll" ]; then
     export WINEDEBUG=-all
     WINEPREFIX="$(mktemp -d /tmp/tofu-wine.XXXXXX)"
     export WINEPREFIX
-    run "windows-x64 wsapoll (wine)" "$wine_bin" "$BUILD_DIR/contract_test-windows-x64.exe" \
-      "$win_dll" wsapoll
+    for backend in afd wsapoll; do
+      run "windows-x64 $backend (wine)" "$wine_bin" "$BUILD_DIR/contract_test-windows-x64.exe" \
+        "$win_dll" "$backend"
+    done
     wineserver -k 2>/dev/null || "$(dirname "$wine_bin")/wineserver" -k 2>/dev/null || true
     rm -rf "$WINEPREFIX"
   fi

@@ -461,9 +461,8 @@ export class Engine {
     ip: string,
   ): void {
     if (sock < 0) {
-      const bad = sock === NativeError.badAddr || sock === NativeError.nameTooLong ||
-        sock === NativeError.afNoSupport;
-      this.#failRequest(ch, store, bad ? AmpeStatus.invalidAddress : AmpeStatus.listenFailed);
+      const bad = sock === NativeError.badAddr || sock === NativeError.nameTooLong;
+      this.#failRequest(ch, store, bad ? AmpeStatus.invalidAddress : listenFailureStatus(sock));
       return;
     }
     ch.sock = sock;
@@ -805,7 +804,8 @@ export class Engine {
     if (ch.state === ChannelState.closed) return;
     const connectFailure = reason === AmpeStatus.connectFailed ||
       reason === AmpeStatus.invalidAddress ||
-      reason === AmpeStatus.udsPathNotFound;
+      reason === AmpeStatus.udsPathNotFound ||
+      reason === AmpeStatus.notImplementedYet;
     if (ch.outbox !== null) {
       for (const store of ch.outbox.takeUnsent()) {
         // [N4]: a HelloRequest that never got through comes back as HelloResponse.
@@ -895,11 +895,17 @@ function scansEverySocket(backend: number): boolean {
 /** [N4]: why a connect failed, from the native code. */
 function connectFailureStatus(code: number): number {
   if (code === NativeError.noEnt) return AmpeStatus.udsPathNotFound;
-  if (
-    code === NativeError.badAddr || code === NativeError.nameTooLong ||
-    code === NativeError.afNoSupport
-  ) {
+  if (code === NativeError.badAddr || code === NativeError.nameTooLong) {
     return AmpeStatus.invalidAddress;
   }
-  return AmpeStatus.connectFailed;
+  return code === NativeError.afNoSupport ? AmpeStatus.notImplementedYet : AmpeStatus.connectFailed;
+}
+
+/**
+ * Why a listen failed when the address itself was fine. The OS lacking the
+ * address family (no AF_UNIX on Wine or Windows before 10 1803) is
+ * `notImplementedYet`: the address is valid, this host cannot serve it.
+ */
+function listenFailureStatus(code: number): number {
+  return code === NativeError.afNoSupport ? AmpeStatus.notImplementedYet : AmpeStatus.listenFailed;
 }

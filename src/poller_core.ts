@@ -37,11 +37,13 @@ export const BACKEND_NAMES: Record<number, string> = {
   [BackendId.kqueue]: "kqueue",
   [BackendId.poll]: "poll",
   [BackendId.wsapoll]: "wsapoll",
+  [BackendId.afd]: "afd",
 };
 
+/** The afd backend reports its readiness in epoll's bit values. */
 function familyOf(backend: number): BackendFamily {
   if (backend === BackendId.kqueue) return "kqueue";
-  return backend === BackendId.epoll ? "epoll" : "poll";
+  return backend === BackendId.epoll || backend === BackendId.afd ? "epoll" : "poll";
 }
 
 const EVENT_CAPACITY = 512;

@@ -15,7 +15,7 @@ import { Engine } from "./engine.ts";
 import { Ampe } from "./ampe.ts";
 
 /** Poller backends a build may contain. */
-export type BackendName = "epoll" | "kqueue" | "poll" | "wsapoll";
+export type BackendName = "epoll" | "kqueue" | "poll" | "wsapoll" | "afd";
 
 /** Engine options. */
 export interface Options {
@@ -56,6 +56,7 @@ const BACKEND_IDS: Record<string, number> = {
   kqueue: BackendId.kqueue,
   poll: BackendId.poll,
   wsapoll: BackendId.wsapoll,
+  afd: BackendId.afd,
 };
 
 /** sun_path sizes: paths must be shorter than this (spec §5.4). */
@@ -158,7 +159,7 @@ export class Reactor implements AsyncDisposable {
     }
   }
 
-  /** The poller backend really in use: "epoll", "kqueue", "poll" or "wsapoll". */
+  /** The poller backend really in use: "epoll", "kqueue", "poll", "afd" or "wsapoll". */
   get backend(): string {
     return this.#engine.backendName;
   }

@@ -33,6 +33,7 @@ import {
   TRANSPORTS,
   withEngines,
 } from "./support.ts";
+import { skipFor, UDS_SKIP } from "./host_checks.ts";
 
 /** bun test applies its 5 s default to node:test tests unless a test names its own limit. */
 const LIMIT = { timeout: 60_000 };
@@ -372,7 +373,7 @@ async function connectDisconnect(): Promise<void> {
 
 suite("concurrency", () => {
   for (let rep = 1; rep <= 5; rep++) {
-    test(`S-099 loop tests, repetition ${rep} of 5`, LIMIT, async () => {
+    test(`S-099 loop tests, repetition ${rep} of 5`, { ...LIMIT, skip: UDS_SKIP }, async () => {
       await s021();
       await s040();
       await s041();
@@ -396,7 +397,7 @@ suite("concurrency", () => {
 
   test(
     "S-100 simultaneous runs: 4 tasks x 8 sub-tasks, each with its own engines",
-    LIMIT,
+    { ...LIMIT, skip: UDS_SKIP },
     async () => {
       const subTasks = (): Promise<void>[] => [
         s021(),
@@ -421,7 +422,7 @@ suite("concurrency", () => {
 
   test(
     "S-101 many engines in one process: 8 engines run S-053 at the same time",
-    LIMIT,
+    { ...LIMIT, skip: UDS_SKIP },
     async () => {
       const results = await Promise.allSettled(
         Array.from({ length: 8 }, (_, i) => s053(i % 2 === 0 ? "tcp" : "uds")),
@@ -434,7 +435,7 @@ suite("concurrency", () => {
   for (const t of TRANSPORTS) {
     test(
       `S-079 concurrent posters over ${t}: 4 x 250 Requests on one channel, order and count kept`,
-      LIMIT,
+      { ...LIMIT, ...skipFor(t) },
       async () => {
         await withEngines([{}, {}], async (rs, rc) => {
           const as = rs.ampe(), ac = rc.ampe();

@@ -26,64 +26,69 @@ import {
   TRANSPORTS,
   withEngines,
 } from "./support.ts";
+import { skipFor, UDS_SKIP } from "./host_checks.ts";
 
 suite("connect", () => {
   for (const t of TRANSPORTS) {
-    test(`S-053/S-054 full handleConnect sequence over ${t}, one engine and one group`, async () => {
-      await withEngines([{ initialPoolMsgs: 24, maxPoolMsgs: 32 }], async (rtr) => {
-        const ampe = rtr.ampe();
-        const g = ampe.create();
-        const a = await addresses(t);
-        const { L, Mw } = await listen(ampe, g, a.server);
-        const { C, H } = connect(ampe, g, a.client);
-        assert.notEqual(C, L);
-        const hello = expectMsg(await recv(g, 20000), {
-          op: OpCode.HelloRequest,
-          origin: "A",
-          status: 0,
-          mid: H,
+    test(
+      `S-053/S-054 full handleConnect sequence over ${t}, one engine and one group`,
+      skipFor(t),
+      async () => {
+        await withEngines([{ initialPoolMsgs: 24, maxPoolMsgs: 32 }], async (rtr) => {
+          const ampe = rtr.ampe();
+          const g = ampe.create();
+          const a = await addresses(t);
+          const { L, Mw } = await listen(ampe, g, a.server);
+          const { C, H } = connect(ampe, g, a.client);
+          assert.notEqual(C, L);
+          const hello = expectMsg(await recv(g, 20000), {
+            op: OpCode.HelloRequest,
+            origin: "A",
+            status: 0,
+            mid: H,
+          });
+          const S = hello.bhdr.channelNumber;
+          assert.ok(S !== L && S !== C, "S differs from L and C");
+          hello.bhdr.proto.opCode = OpCode.HelloResponse;
+          g.post(hello);
+          await expectNext(ampe, g, {
+            op: OpCode.HelloResponse,
+            origin: "A",
+            status: 0,
+            ch: C,
+            mid: H,
+          });
+          const b1 = postNew(ampe, g, (m) => {
+            m.bhdr.proto.opCode = OpCode.ByeSignal;
+            m.bhdr.proto.oob = 1;
+            m.bhdr.channelNumber = L;
+          });
+          await expectNext(ampe, g, {
+            op: OpCode.ByeSignal,
+            origin: "E",
+            status: AmpeStatus.channelClosed,
+            ch: L,
+            mid: b1.mid,
+          });
+          await expectClosed(ampe, g, L, Mw);
+          const b2 = postNew(ampe, g, (m) => {
+            m.bhdr.proto.opCode = OpCode.ByeSignal;
+            m.bhdr.proto.oob = 1;
+            m.bhdr.channelNumber = C;
+          });
+          await expectNext(ampe, g, {
+            op: OpCode.ByeSignal,
+            origin: "E",
+            status: AmpeStatus.channelClosed,
+            ch: C,
+            mid: b2.mid,
+          });
+          await expectClosed(ampe, g, C, H);
+          await expectClosed(ampe, g, S, H);
+          await none(g);
         });
-        const S = hello.bhdr.channelNumber;
-        assert.ok(S !== L && S !== C, "S differs from L and C");
-        hello.bhdr.proto.opCode = OpCode.HelloResponse;
-        g.post(hello);
-        await expectNext(ampe, g, {
-          op: OpCode.HelloResponse,
-          origin: "A",
-          status: 0,
-          ch: C,
-          mid: H,
-        });
-        const b1 = postNew(ampe, g, (m) => {
-          m.bhdr.proto.opCode = OpCode.ByeSignal;
-          m.bhdr.proto.oob = 1;
-          m.bhdr.channelNumber = L;
-        });
-        await expectNext(ampe, g, {
-          op: OpCode.ByeSignal,
-          origin: "E",
-          status: AmpeStatus.channelClosed,
-          ch: L,
-          mid: b1.mid,
-        });
-        await expectClosed(ampe, g, L, Mw);
-        const b2 = postNew(ampe, g, (m) => {
-          m.bhdr.proto.opCode = OpCode.ByeSignal;
-          m.bhdr.proto.oob = 1;
-          m.bhdr.channelNumber = C;
-        });
-        await expectNext(ampe, g, {
-          op: OpCode.ByeSignal,
-          origin: "E",
-          status: AmpeStatus.channelClosed,
-          ch: C,
-          mid: b2.mid,
-        });
-        await expectClosed(ampe, g, C, H);
-        await expectClosed(ampe, g, S, H);
-        await none(g);
-      });
-    });
+      },
+    );
   }
 
   test("S-055 connect to a port nobody listens on: connect_failed bundle", async () => {
@@ -104,7 +109,7 @@ suite("connect", () => {
     });
   });
 
-  test("S-056 UDS path not found: uds_path_not_found bundle", async () => {
+  test("S-056 UDS path not found: uds_path_not_found bundle", { skip: UDS_SKIP }, async () => {
     await withEngines([{}], async (rtr) => {
       const ampe = rtr.ampe();
       const g = ampe.create();
@@ -136,7 +141,7 @@ suite("connect", () => {
     });
   });
 
-  test("S-058 [N4] stale UDS socket file: connect_failed", async () => {
+  test("S-058 [N4] stale UDS socket file: connect_failed", { skip: UDS_SKIP }, async () => {
     const path = tempUdsPath();
     const made = spawnSync("python3", [
       "-c",
@@ -219,7 +224,7 @@ suite("connect", () => {
   });
 
   for (const t of TRANSPORTS) {
-    test(`S-061 sends before hello completes are queued behind it (${t})`, async () => {
+    test(`S-061 sends before hello completes are queued behind it (${t})`, skipFor(t), async () => {
       await withEngines([{}, {}], async (rs, rc) => {
         const as = rs.ampe(), ac = rc.ampe();
         const gs = as.create(), gc = ac.create();
@@ -383,116 +388,124 @@ suite("connect", () => {
   });
 
   for (const t of TRANSPORTS) {
-    test(`S-066 reconnect single-threaded over ${t}: failures, then success, then graceful bye`, async () => {
-      await withEngines([{ initialPoolMsgs: 16, maxPoolMsgs: 32 }, {
-        initialPoolMsgs: 16,
-        maxPoolMsgs: 32,
-      }], async (ra, rb) => {
-        const aa = ra.ampe(), ab = rb.ampe();
-        const ga = aa.create(), gb = ab.create();
-        const a = await addresses(t);
-        const seen = new Set<number>();
-        const reason = t === "tcp" ? AmpeStatus.connectFailed : AmpeStatus.udsPathNotFound;
-        for (let i = 0; i < 1000; i++) {
+    test(
+      `S-066 reconnect single-threaded over ${t}: failures, then success, then graceful bye`,
+      skipFor(t),
+      async () => {
+        await withEngines([{ initialPoolMsgs: 16, maxPoolMsgs: 32 }, {
+          initialPoolMsgs: 16,
+          maxPoolMsgs: 32,
+        }], async (ra, rb) => {
+          const aa = ra.ampe(), ab = rb.ampe();
+          const ga = aa.create(), gb = ab.create();
+          const a = await addresses(t);
+          const seen = new Set<number>();
+          const reason = t === "tcp" ? AmpeStatus.connectFailed : AmpeStatus.udsPathNotFound;
+          for (let i = 0; i < 1000; i++) {
+            const { C, H } = connect(aa, ga, a.client);
+            assert.ok(!seen.has(C), `channel ${C} reused`);
+            seen.add(C);
+            await expectNext(aa, ga, {
+              op: OpCode.HelloResponse,
+              origin: "E",
+              status: reason,
+              ch: C,
+              mid: H,
+            });
+            await expectClosed(aa, ga, C, H);
+            await new Promise((r) => setTimeout(r, 1));
+          }
+          await listen(ab, gb, a.server);
           const { C, H } = connect(aa, ga, a.client);
-          assert.ok(!seen.has(C), `channel ${C} reused`);
-          seen.add(C);
+          const { S } = await accept(ab, gb, H);
           await expectNext(aa, ga, {
             op: OpCode.HelloResponse,
-            origin: "E",
-            status: reason,
+            origin: "A",
+            status: 0,
             ch: C,
             mid: H,
           });
+          const bye = postNew(aa, ga, (m) => {
+            m.bhdr.proto.opCode = OpCode.ByeRequest;
+            m.bhdr.channelNumber = C;
+          });
+          const req = expectMsg(await recv(gb), {
+            op: OpCode.ByeRequest,
+            origin: "A",
+            status: 0,
+            ch: S,
+            mid: bye.mid,
+          });
+          req.bhdr.proto.opCode = OpCode.ByeResponse;
+          gb.post(req);
+          await expectNext(aa, ga, {
+            op: OpCode.ByeResponse,
+            origin: "A",
+            status: 0,
+            ch: C,
+            mid: bye.mid,
+          });
           await expectClosed(aa, ga, C, H);
-          await new Promise((r) => setTimeout(r, 1));
-        }
-        await listen(ab, gb, a.server);
-        const { C, H } = connect(aa, ga, a.client);
-        const { S } = await accept(ab, gb, H);
-        await expectNext(aa, ga, {
-          op: OpCode.HelloResponse,
-          origin: "A",
-          status: 0,
-          ch: C,
-          mid: H,
+          await expectClosed(ab, gb, S, H);
         });
-        const bye = postNew(aa, ga, (m) => {
-          m.bhdr.proto.opCode = OpCode.ByeRequest;
-          m.bhdr.channelNumber = C;
-        });
-        const req = expectMsg(await recv(gb), {
-          op: OpCode.ByeRequest,
-          origin: "A",
-          status: 0,
-          ch: S,
-          mid: bye.mid,
-        });
-        req.bhdr.proto.opCode = OpCode.ByeResponse;
-        gb.post(req);
-        await expectNext(aa, ga, {
-          op: OpCode.ByeResponse,
-          origin: "A",
-          status: 0,
-          ch: C,
-          mid: bye.mid,
-        });
-        await expectClosed(aa, ga, C, H);
-        await expectClosed(ab, gb, S, H);
-      });
-    });
+      },
+    );
   }
 
   for (const t of TRANSPORTS) {
-    test(`S-067 reconnect with concurrent client and server tasks over ${t}`, async () => {
-      await withEngines([{ initialPoolMsgs: 1024, maxPoolMsgs: 1024 }], async (rtr) => {
-        const ampe = rtr.ampe();
-        const gc = ampe.create(), gs = ampe.create();
-        const a = await addresses(t);
-        let connected = false;
-        const failure = t === "tcp" ? AmpeStatus.connectFailed : AmpeStatus.udsPathNotFound;
-        const client = (async () => {
-          connect(ampe, gc, a.client);
-          for (;;) {
-            const m = await gc.waitReceive(2000);
-            if (m === null) continue;
-            const { status } = m.bhdr;
-            const op = m.bhdr.proto.opCode;
-            ampe.put(m);
-            if (status === AmpeStatus.receiverUpdate) return;
-            if (op === OpCode.HelloResponse && status === failure) {
-              await new Promise((r) => setTimeout(r, 10));
-              connect(ampe, gc, a.client);
-            } else if (op === OpCode.HelloResponse && status === 0) {
-              connected = true;
-            }
-          }
-        })();
-        const server = (async () => {
-          await new Promise((r) => setTimeout(r, 1000));
-          await listen(ampe, gs, a.server);
-          for (;;) {
-            const m = await gs.waitReceive(2000);
-            if (m === null) continue;
-            if (m.bhdr.status === AmpeStatus.receiverUpdate) {
+    test(
+      `S-067 reconnect with concurrent client and server tasks over ${t}`,
+      skipFor(t),
+      async () => {
+        await withEngines([{ initialPoolMsgs: 1024, maxPoolMsgs: 1024 }], async (rtr) => {
+          const ampe = rtr.ampe();
+          const gc = ampe.create(), gs = ampe.create();
+          const a = await addresses(t);
+          let connected = false;
+          const failure = t === "tcp" ? AmpeStatus.connectFailed : AmpeStatus.udsPathNotFound;
+          const client = (async () => {
+            connect(ampe, gc, a.client);
+            for (;;) {
+              const m = await gc.waitReceive(2000);
+              if (m === null) continue;
+              const { status } = m.bhdr;
+              const op = m.bhdr.proto.opCode;
               ampe.put(m);
-              return;
+              if (status === AmpeStatus.receiverUpdate) return;
+              if (op === OpCode.HelloResponse && status === failure) {
+                await new Promise((r) => setTimeout(r, 10));
+                connect(ampe, gc, a.client);
+              } else if (op === OpCode.HelloResponse && status === 0) {
+                connected = true;
+              }
             }
-            if (m.isFromApplication() && m.bhdr.proto.opCode === OpCode.HelloRequest) {
-              m.bhdr.proto.opCode = OpCode.HelloResponse;
-              gs.post(m);
-            } else {
-              ampe.put(m);
+          })();
+          const server = (async () => {
+            await new Promise((r) => setTimeout(r, 1000));
+            await listen(ampe, gs, a.server);
+            for (;;) {
+              const m = await gs.waitReceive(2000);
+              if (m === null) continue;
+              if (m.bhdr.status === AmpeStatus.receiverUpdate) {
+                ampe.put(m);
+                return;
+              }
+              if (m.isFromApplication() && m.bhdr.proto.opCode === OpCode.HelloRequest) {
+                m.bhdr.proto.opCode = OpCode.HelloResponse;
+                gs.post(m);
+              } else {
+                ampe.put(m);
+              }
             }
-          }
-        })();
-        const end = Date.now() + 10000;
-        while (!connected && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-        assert.ok(connected, "client connected within 10 s");
-        gc.updateReceiver();
-        gs.updateReceiver();
-        await Promise.all([client, server]);
-      });
-    });
+          })();
+          const end = Date.now() + 10000;
+          while (!connected && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+          assert.ok(connected, "client connected within 10 s");
+          gc.updateReceiver();
+          gs.updateReceiver();
+          await Promise.all([client, server]);
+        });
+      },
+    );
   }
 });

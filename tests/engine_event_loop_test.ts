@@ -31,6 +31,7 @@ import {
   TRANSPORTS,
   withEngines,
 } from "./support.ts";
+import { HOST_TRANSPORTS, skipFor } from "./host_checks.ts";
 
 /** bun test applies its 5 s default to node:test tests unless a test names its own limit. */
 const LIMIT = { timeout: 60_000 };
@@ -137,11 +138,14 @@ async function resources(): Promise<Resources> {
   }
 }
 
-/** Two engines, a TCP and a UDS connection, 200 messages each way per connection, then destroy. */
+/**
+ * Two engines, a TCP and a UDS connection (UDS where the host has it), 200 messages each way per
+ * connection, then destroy.
+ */
 async function trafficCycle(): Promise<void> {
   await withEngines([{}, {}], async (rs, rc) => {
     const as = rs.ampe(), ac = rc.ampe();
-    for (const t of TRANSPORTS) {
+    for (const t of HOST_TRANSPORTS) {
       const gs = as.create(), gc = ac.create();
       const { C, S } = await establish(as, gs, ac, gc, await addresses(t));
       for (let i = 1n; i <= 200n; i++) {
@@ -208,7 +212,10 @@ suite("event loop", () => {
     const rtr = await Reactor.create();
     try {
       if (wanted !== undefined && wanted !== "") assert.equal(rtr.backend, wanted);
-      else assert.ok(["epoll", "kqueue", "poll", "wsapoll"].includes(rtr.backend), rtr.backend);
+      else {assert.ok(
+          ["epoll", "kqueue", "poll", "wsapoll", "afd"].includes(rtr.backend),
+          rtr.backend,
+        );}
     } finally {
       await rtr.destroy();
     }
@@ -307,9 +314,10 @@ suite("event loop", () => {
   test("(b) an idle engine with live channels uses almost no CPU", LIMIT, async () => {
     await withEngines([{}, {}], async (rs, rc) => {
       const as = rs.ampe(), ac = rc.ampe();
-      const gs = as.create(), gc = ac.create();
-      await establish(as, gs, ac, gc, await addresses("tcp"));
-      await establish(as, as.create(), ac, ac.create(), await addresses("uds"));
+      // One live channel over each transport this host has.
+      for (const t of HOST_TRANSPORTS) {
+        await establish(as, as.create(), ac, ac.create(), await addresses(t));
+      }
       const windowMs = 2000;
       const before = process.cpuUsage();
       const start = performance.now();
@@ -358,7 +366,7 @@ suite("event loop", () => {
   for (const t of TRANSPORTS) {
     test(
       `(d) S-093 [N11] engine destroy rejects a pending waitReceive with shutdownStarted (${t})`,
-      LIMIT,
+      { ...LIMIT, ...skipFor(t) },
       async () => {
         await withEngines([{}], async (rs) => {
           const as = rs.ampe();
@@ -430,7 +438,7 @@ suite("event loop", () => {
 
   for (const mode of ["exchange", "waiter"]) {
     test(`(e) a child process ends on its own after engine destroy (${mode})`, LIMIT, async () => {
-      const r = await runChild("engine_exit_child.ts", [mode], 20_000);
+      const r = await runChild("engine_exit_child.ts", [mode, HOST_TRANSPORTS.join(",")], 20_000);
       assert.equal(
         r.timedOut,
         false,

@@ -13,6 +13,7 @@ import {
   TRANSPORTS,
   withEngines,
 } from "./support.ts";
+import { skipFor } from "./host_checks.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -60,7 +61,7 @@ async function drain(
 const inOrder = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
 for (const t of TRANSPORTS) {
-  suite(`pool and backpressure over ${t}`, () => {
+  suite(`pool and backpressure over ${t}`, skipFor(t), () => {
     test("S-094 no pool_empty when the pool is ample (handleConnect with E(24,32))", async () => {
       await withEngines([{ initialPoolMsgs: 24, maxPoolMsgs: 32 }], async (rtr) => {
         const ampe = rtr.ampe();

@@ -18,6 +18,7 @@ import {
   TRANSPORTS,
   withEngines,
 } from "./support.ts";
+import { skipFor } from "./host_checks.ts";
 
 /** bun test applies its 5 s default to node:test tests unless a test names its own limit. */
 const LIMIT = { timeout: 30_000 };
@@ -295,7 +296,7 @@ suite("wire", () => {
   for (const t of TRANSPORTS) {
     test(
       `S-102 raw client -> tofu server over ${t}: exact message in, exact 23 bytes out`,
-      LIMIT,
+      { ...LIMIT, ...skipFor(t) },
       async () => {
         await withServer(t, async (s) => {
           const peer = await s.raw();
@@ -343,7 +344,7 @@ suite("wire", () => {
   for (const t of TRANSPORTS) {
     test(
       `S-103 tofu client -> raw server over ${t}: the HelloRequest frame byte by byte`,
-      LIMIT,
+      { ...LIMIT, ...skipFor(t) },
       async () => {
         const a = await addresses(t);
         const accepted: RawPeer[] = [];
@@ -410,7 +411,7 @@ suite("wire", () => {
   for (const t of TRANSPORTS) {
     test(
       `S-104 split frame over ${t}: 23 single bytes make exactly one message`,
-      LIMIT,
+      { ...LIMIT, ...skipFor(t) },
       async () => {
         await withServer(t, async (s) => {
           const peer = await s.raw();
@@ -433,7 +434,7 @@ suite("wire", () => {
   for (const t of TRANSPORTS) {
     test(
       `S-105 coalesced frames over ${t}: three frames in one write, three messages in order`,
-      LIMIT,
+      { ...LIMIT, ...skipFor(t) },
       async () => {
         await withServer(t, async (s) => {
           const peer = await s.raw();
@@ -474,7 +475,7 @@ suite("wire", () => {
   for (const t of TRANSPORTS) {
     test(
       `S-106 [N1] invalid opcode 12 over ${t}: channel aborted, not delivered, raw side sees the close`,
-      LIMIT,
+      { ...LIMIT, ...skipFor(t) },
       async () => {
         await withServer(t, async (s) => {
           const peer = await s.raw();
@@ -526,7 +527,7 @@ suite("wire", () => {
   for (const t of TRANSPORTS) {
     test(
       `S-107 [N2] forged origin over ${t}: forced to application, status and flags kept, channel stays open`,
-      LIMIT,
+      { ...LIMIT, ...skipFor(t) },
       async () => {
         await withServer(t, async (s) => {
           const peer = await s.raw();
@@ -587,7 +588,7 @@ suite("wire", () => {
       if (how === "reset" && t === "uds") continue; // RST exists only for TCP
       test(
         `S-108 disconnect mid-frame over ${t} (${how}): hello, then the close bundle, no partial message`,
-        LIMIT,
+        { ...LIMIT, ...skipFor(t) },
         async () => {
           await withServer(t, async (s) => {
             const peer = await s.raw();
@@ -615,7 +616,7 @@ suite("wire", () => {
   for (const t of TRANSPORTS) {
     test(
       `S-109 peer channel numbers are ignored over ${t}: two raw clients, both chn 1`,
-      LIMIT,
+      { ...LIMIT, ...skipFor(t) },
       async () => {
         await withServer(t, async (s) => {
           const peers = [await s.raw(), await s.raw()];
@@ -670,7 +671,7 @@ suite("wire", () => {
   for (const t of TRANSPORTS) {
     test(
       `S-091 raw peer orderly close over ${t}: frames, FIN -> HelloRequest, data, channel_closed`,
-      LIMIT,
+      { ...LIMIT, ...skipFor(t) },
       async () => {
         await withServer(t, async (s) => {
           const peer = await s.raw();

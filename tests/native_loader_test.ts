@@ -3,7 +3,18 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -30,8 +41,36 @@ async function withTempDir(body: (dir: string) => Promise<void> | void): Promise
   try {
     await body(dir);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    removeTree(dir);
   }
+}
+
+/**
+ * Removes `dir` and what it holds, entry by entry: Bun for Windows run under Wine 8 fails
+ * `rmSync(dir, { recursive: true })` with EFAULT, while single unlinks and rmdirs work.
+ * Windows refuses to delete a library that is still mapped, and Bun for Windows keeps a library
+ * mapped after `close()`: such a copy (and so its directory) stays in the temp directory.
+ */
+function removeTree(dir: string): boolean {
+  let kept = false;
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (lstatSync(path).isDirectory()) {
+      kept = !removeTree(path) || kept;
+      continue;
+    }
+    try {
+      unlinkSync(path);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      const mapped = process.platform === "win32" && name === target.fileName &&
+        (code === "EPERM" || code === "EBUSY");
+      if (!mapped) throw error;
+      kept = true;
+    }
+  }
+  if (!kept) rmdirSync(dir);
+  return !kept;
 }
 
 /** Runs `body` with TOFU_NATIVE_LIB set (or removed), restoring it afterwards. */

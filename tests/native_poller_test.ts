@@ -17,7 +17,7 @@ import { enc, leakFree, LOOPBACK, native, Scope, sleep, until } from "./native_s
 /** Far longer than anything here takes; a wait that hits it means "nothing happened". */
 const LONG_MS = 10_000;
 
-const BACKEND_NAMES = ["default", "epoll", "kqueue", "poll", "wsapoll"] as const;
+const BACKEND_NAMES = ["default", "epoll", "kqueue", "poll", "wsapoll", "afd"] as const;
 
 /** A connected TCP pair on loopback: `client` connected to `server` (accepted). */
 async function tcpPair(scope: Scope): Promise<{ client: number; server: number }> {
@@ -119,7 +119,15 @@ interface Backend {
 function runnableBackends(): Backend[] {
   const compiled = native.backends();
   const result: Backend[] = [];
-  for (const id of [BackendId.epoll, BackendId.kqueue, BackendId.poll, BackendId.wsapoll]) {
+  for (
+    const id of [
+      BackendId.epoll,
+      BackendId.kqueue,
+      BackendId.poll,
+      BackendId.wsapoll,
+      BackendId.afd,
+    ]
+  ) {
     if ((compiled & (1 << id)) === 0) continue;
     const poller = native.pollerCreate(id);
     if (poller >= 0) native.pollerDestroy(poller);

@@ -18,6 +18,7 @@ import {
   sleep,
   startChild,
 } from "./fixtures/rel_wire.ts";
+import { skipFor } from "./host_checks.ts";
 
 /** bun test applies its 5 s default to node:test tests unless a test names its own limit. */
 const LIMIT = { timeout: 120_000 };
@@ -93,7 +94,7 @@ suite("backpressure", () => {
   for (const t of TRANSPORTS) {
     test(
       `a tofu producer in another process, a consumer 100x slower (${t}): bounded memory, order, no loss`,
-      LIMIT,
+      { ...LIMIT, ...skipFor(t) },
       async () => {
         await withEngines([POOL], async (rtr) => {
           const ampe = rtr.ampe();

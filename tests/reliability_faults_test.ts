@@ -39,6 +39,7 @@ import {
   socketCount,
   startChild,
 } from "./fixtures/rel_wire.ts";
+import { fdLimitSkip, HOST_TRANSPORTS, skipFor } from "./host_checks.ts";
 
 /** bun test applies its 5 s default to node:test tests unless a test names its own limit. */
 const LIMIT = { timeout: 120_000 };
@@ -134,7 +135,7 @@ suite("faults: peers killed with SIGKILL", () => {
   for (const t of TRANSPORTS) {
     test(
       `posts piling up toward a killed peer (${t}): unsent come back peer_disconnected, then channel_closed`,
-      LIMIT,
+      { ...LIMIT, ...skipFor(t) },
       async () => {
         await warmUpSpawn();
         await withEngines([{}], async (rtr) => {
@@ -197,7 +198,7 @@ suite("faults: peers killed with SIGKILL", () => {
   for (const t of TRANSPORTS) {
     test(
       `a peer streaming to us is killed (${t}): a gapless, intact prefix, then channel_closed`,
-      LIMIT,
+      { ...LIMIT, ...skipFor(t) },
       async () => {
         await warmUpSpawn();
         await withEngines([{}], async (rtr) => {
@@ -302,7 +303,7 @@ suite("faults: server restart", () => {
   for (const t of TRANSPORTS) {
     test(
       `the server is killed and restarted: the reconnect loop reconnects (${t})`,
-      LIMIT,
+      { ...LIMIT, ...skipFor(t) },
       async () => {
         await withEngines([{}], async (rtr) => {
           const ampe = rtr.ampe();
@@ -351,7 +352,7 @@ suite("faults: teardown under traffic", () => {
       LIMIT,
       async () => {
         const child = startChild("rel_destroy_child.ts", {
-          args: ["destroy", String(ms)],
+          args: ["destroy", String(ms), HOST_TRANSPORTS.join(",")],
           limitMs: 30_000,
         });
         const r = await child.result;
@@ -366,7 +367,7 @@ suite("faults: teardown under traffic", () => {
         assert.ok(Number(roundTrips) > 0, "traffic flowed before the destroy");
         assert.equal(
           Number(rejected),
-          8,
+          4 * HOST_TRANSPORTS.length,
           "every loop's pending waitReceive rejected with shutdownStarted",
         );
       },
@@ -463,9 +464,7 @@ suite("faults: teardown under traffic", () => {
   );
 });
 
-suite("faults: descriptor limit", {
-  skip: process.platform === "win32" ? "needs bash and ulimit -n" : false,
-}, () => {
+suite("faults: descriptor limit", { skip: fdLimitSkip(128) }, () => {
   test(
     "the descriptor limit reached during accept: accept_failed to the app, the others keep working, accepting resumes",
     LIMIT,

@@ -31,6 +31,7 @@ import {
   type RawTarget,
   sleep,
 } from "./fixtures/rel_wire.ts";
+import { UDS_SKIP } from "./host_checks.ts";
 
 /** bun test applies its 5 s default to node:test tests unless a test names its own limit. */
 const LIMIT = { timeout: 120_000 };
@@ -66,7 +67,7 @@ suite("fuzz", () => {
       const seed = envInt("TOFU_FUZZ_SEED", Math.floor(Math.random() * 0x1_0000_0000));
       const cases = envInt("TOFU_FUZZ_CASES", 200_000);
       console.log(`fuzz: seed ${seed}, ${cases} cases (rerun: TOFU_FUZZ_SEED=${seed})`);
-      const report = await runFuzz({ seed, cases, lanes: 8, deadlineMs: 90_000 });
+      const report = await runFuzz({ seed, cases, lanes: 8, deadlineMs: 90_000, uds: !UDS_SKIP });
       console.log(
         `fuzz: seed ${seed}: ${report.cases} cases, ${report.sessions} sessions, ${report.delivered} frames delivered, ends ${
           JSON.stringify(report.ends)

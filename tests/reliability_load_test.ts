@@ -6,8 +6,8 @@
 import { describe as suite, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import process from "node:process";
 import { startChild } from "./fixtures/rel_wire.ts";
+import { fdLimitSkip } from "./host_checks.ts";
 
 /** bun test applies its 5 s default to node:test tests unless a test names its own limit. */
 const LIMIT = { timeout: 120_000 };
@@ -37,12 +37,12 @@ interface LoadReport {
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 suite("load", () => {
-  const hard = process.platform === "win32" ? 0 : hardFdLimit();
-  const skip = process.platform === "win32"
-    ? "needs bash and ulimit -n"
-    : hard < FD_LIMIT
-    ? `the hard descriptor limit is ${hard}, below the ${FD_LIMIT} needed`
-    : false;
+  const cannot = fdLimitSkip(256);
+  const hard = cannot ? 0 : hardFdLimit();
+  const skip = cannot ||
+    (hard < FD_LIMIT
+      ? `the hard descriptor limit is ${hard}, below the ${FD_LIMIT} needed`
+      : false);
   test(
     `${CONNECTIONS} concurrent connections (half TCP, half UDS) x ${REQUESTS} exchanges, ${
       ROUNDS - WARM_UP

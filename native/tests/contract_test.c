@@ -4,7 +4,7 @@
  * input. It loads the real library file at run time, so it tests exactly
  * the artefact that ships:
  *
- *   contract_test <library file> <backend: epoll | poll | wsapoll | kqueue>
+ *   contract_test <library file> <backend: epoll | poll | wsapoll | afd | kqueue>
  *
  * Prints one line per case and closes with "N passed, M failed".
  */
@@ -478,7 +478,7 @@ static void test_mask_bits(void) {
   CHECK_EQ(tofu_mask_bits(backend, NULL, 8), TOFU_E_INVAL);
   CHECK_EQ(tofu_mask_bits(99, out, 8), TOFU_E_INVAL);
   CHECK_EQ(tofu_mask_bits(-1, out, 8), TOFU_E_INVAL);
-  for (int32_t id = TOFU_BACKEND_EPOLL; id <= TOFU_BACKEND_WSAPOLL; id++) {
+  for (int32_t id = TOFU_BACKEND_EPOLL; id <= TOFU_BACKEND_LAST; id++) {
     int32_t expected = (tofu_backends() & (1 << id)) ? 8 : TOFU_E_NOBACKEND;
     CHECK_EQ(tofu_mask_bits(id, out, 8), expected);
   }
@@ -487,7 +487,7 @@ static void test_mask_bits(void) {
 static void test_poller_create(void) {
   CHECK_EQ(tofu_poller_create(99), TOFU_E_INVAL);
   CHECK_EQ(tofu_poller_create(-5), TOFU_E_INVAL);
-  for (int32_t id = TOFU_BACKEND_EPOLL; id <= TOFU_BACKEND_WSAPOLL; id++) {
+  for (int32_t id = TOFU_BACKEND_EPOLL; id <= TOFU_BACKEND_LAST; id++) {
     if (tofu_backends() & (1 << id)) continue;
     CHECK_EQ(tofu_poller_create(id), TOFU_E_NOBACKEND);
   }
@@ -1450,6 +1450,27 @@ static void test_connect_refused(void) {
   tofu_close(c, 1);
 }
 
+/* The poller itself reports a refused connect (WSAPoll before Windows 10 2004
+ * never did: such a connect waited forever): a park ends, a wait names the
+ * socket, and the check then reads the refusal. */
+static void test_connect_refused_reported(void) {
+  int32_t l = tofu_tcp_listen(text("127.0.0.1"), 9, 0, 16);
+  REQUIRE_OK(l);
+  int32_t port = tofu_local_port(l);
+  tofu_close(l, 1);
+  int32_t c = tofu_tcp_connect(text("127.0.0.1"), 9, port);
+  if (c == TOFU_E_CONNREFUSED) return; /* refused at once: nothing to poll */
+  REQUIRE_OK(c);
+  int32_t p = tofu_poller_create(backend);
+  REQUIRE_OK(p);
+  CHECK_EQ(tofu_poller_register(p, c, 5, TOFU_INTEREST_WRITE), 0);
+  CHECK_EQ(tofu_poller_park(p, 5000), 1);
+  CHECK(wait_for(p, 5, -1, 1000) != 0);
+  CHECK_EQ(tofu_connect_check(c), TOFU_E_CONNREFUSED);
+  CHECK_EQ(tofu_poller_destroy(p), 0);
+  tofu_close(c, 1);
+}
+
 static void test_accept_many(void) {
   int32_t l = tofu_tcp_listen(text("127.0.0.1"), 9, 0, 64);
   REQUIRE_OK(l);
@@ -1849,6 +1870,7 @@ static int32_t backend_id(const char *name) {
   if (strcmp(name, "kqueue") == 0) return TOFU_BACKEND_KQUEUE;
   if (strcmp(name, "poll") == 0) return TOFU_BACKEND_POLL;
   if (strcmp(name, "wsapoll") == 0) return TOFU_BACKEND_WSAPOLL;
+  if (strcmp(name, "afd") == 0) return TOFU_BACKEND_AFD;
   if (strcmp(name, "default") == 0) return TOFU_BACKEND_DEFAULT;
   return -1;
 }
@@ -1870,7 +1892,7 @@ static void detect_uds(void) {
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   if (argc != 3 || backend_id(argv[2]) < 0) {
-    printf("usage: contract_test <library> <epoll|poll|wsapoll|kqueue|default>\n");
+    printf("usage: contract_test <library> <epoll|poll|wsapoll|afd|kqueue|default>\n");
     return 2;
   }
 #if !defined(_WIN32)
@@ -1932,6 +1954,7 @@ int main(int argc, char **argv) {
   run_case("sockets: IPv6 loopback", test_tcp_ipv6);
   run_case("N17: second TCP listener on a live port fails", test_n17_second_listener_fails);
   run_case("sockets: connect refused", test_connect_refused);
+  run_case("sockets: a refused connect is reported by the poller", test_connect_refused_reported);
   run_case("sockets: accept many at once", test_accept_many);
   run_case("sockets: orderly/abortive close, EOF, reset, shutdown", test_close_modes_and_eof);
   run_case("S-112: UDS temp path, round trip, file removed", test_uds_temp_path_round_trip);
