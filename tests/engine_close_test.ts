@@ -404,6 +404,7 @@ suite("mid0 of a client channel (spec §10.5)", () => {
   for (const t of TRANSPORTS) {
     test(
       `${t}: a HelloResponse with another id makes that id the one its channel_closed Signal carries`,
+      skipFor(t),
       async () => {
         await withEngines([{}, {}], async (rs, rc) => {
           const as = rs.ampe(), ac = rc.ampe();

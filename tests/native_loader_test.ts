@@ -334,7 +334,11 @@ describe("embedded libraries (the npm package's Bun entry, bun build --compile)"
         const native = loadNative();
         assert.equal(native.path, copy);
         native.unload();
-        writeFileSync(copy, "corrupt", { flag: "a" });
+        // A second file: Windows refuses writes to a library that is (or was) loaded.
+        const corrupt = join(dir, `corrupt-${target.fileName}`);
+        copyFileSync(referencePath, corrupt);
+        writeFileSync(corrupt, "corrupt", { flag: "a" });
+        registerEmbeddedFiles({ libraries: { [target.name]: corrupt } });
         const error = loadError(() => loadNative());
         assert.match(
           error.message,
