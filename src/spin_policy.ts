@@ -42,6 +42,11 @@ const SLICE_RETRY_MAX_MS = 60_000;
 const GAP_MARGIN = 2;
 /** ...but at least this long (ms), for bursty traffic whose gaps vary. */
 const MIN_WINDOW_MS = 0.05;
+/**
+ * The polling part is used when arrivals usually come within this (ms): a
+ * poll notices one at once, a slice often tens of µs late.
+ */
+const FAST_GAP_MS = 0.1;
 /** A reply is watched for at least twice this long (ms): replies vary more than steady traffic. */
 const REPLY_FLOOR_MS = 0.1;
 /** Each new gap moves the usual gap by this fraction of the difference. */
@@ -159,7 +164,7 @@ export class SpinPolicy {
         : 0;
       const window = Math.max(this.#worthWatching(this.#usualGapMs), replying);
       const soonest = Math.min(this.#quickGapMs, this.#sentAt > 0 ? this.#quickReplyMs : Infinity);
-      const fast = this.#pollsScan || soonest > FAST_SPIN_MS ? 0 : FAST_SPIN_MS;
+      const fast = this.#pollsScan || soonest > FAST_GAP_MS ? 0 : FAST_SPIN_MS;
       this.#fastUntil = now + Math.min(window, fast);
       this.#spinUntil = this.#slicesWork ? now + window : this.#fastUntil;
     }
