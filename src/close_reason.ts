@@ -1,0 +1,50 @@
+/**
+ * Why the engine closed a channel or refused a request, and what the OS said:
+ * the reserved text headers the engine adds to the messages it hands back
+ * (the final `channel_closed` Signal, a failed HelloRequest or WelcomeRequest
+ * returned as its response).
+ *
+ * @module
+ */
+
+/** Reserved header: why the engine closed the channel or refused the request ({@linkcode CloseReason}). */
+export const REASON_HEADER = "~reason";
+/** Reserved header: the OS error behind a failure, as the OS names it (`ECONNREFUSED`, `WSAECONNREFUSED`). */
+export const OS_ERROR_HEADER = "~os_error";
+/** Reserved header: the OS error number behind a failure (`errno`, or the Windows error code). */
+export const OS_ERRNO_HEADER = "~os_errno";
+
+/**
+ * The values of the `~reason` header.
+ *
+ * @example
+ * ```ts
+ * import { CloseReason } from "./close_reason.ts";
+ * CloseReason.peerClosed; // "peer_closed"
+ * ```
+ */
+export const CloseReason = {
+  /** The peer closed its end without a Bye (its process ended, or it closed the socket). */
+  peerClosed: "peer_closed",
+  /** The connection broke: reset by the peer, or a send or receive failed. */
+  peerReset: "peer_reset",
+  /** A ByeRequest / ByeResponse exchange ended the channel. */
+  bye: "bye",
+  /** The app posted a ByeSignal (or a Bye to a listener). */
+  byeSignal: "bye_signal",
+  /** The connect failed (refused, unreachable, timed out, no such UDS path). */
+  connectFailed: "connect_failed",
+  /** The listen failed (address in use, not a socket, permission denied). */
+  listenFailed: "listen_failed",
+  /** The address could not be used: malformed, too long, or its host name did not resolve. */
+  invalidAddress: "invalid_address",
+  /** This host cannot serve the address family (no AF_UNIX). */
+  unsupported: "unsupported",
+  /** The peer broke the protocol (an unknown opcode). */
+  protocolError: "protocol_error",
+  /** The OS poller refused to watch the socket, or reported an error on a listener. */
+  pollerFailed: "poller_failed",
+} as const;
+
+/** A value of the `~reason` header. */
+export type CloseReason = typeof CloseReason[keyof typeof CloseReason];
