@@ -63,6 +63,8 @@ export interface Native {
   defaultBackend(): number;
   /** OS error number of the last failing call on this thread (diagnostics only). */
   lastOsError(): number;
+  /** The OS's own name of an OS error number (`ECONNREFUSED`, `WSAECONNREFUSED`), or "" if it has none. */
+  osErrorName(osError: number): string;
   /** Live native handles, sockets and pollers (for leak tests). */
   handleCount(): number;
 

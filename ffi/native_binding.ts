@@ -69,6 +69,8 @@ const UDS_PATH_CAPACITY = 256;
 const SOURCE_HASH_LENGTH = 64;
 /** `tofu_mask_bits` writes this many int32. */
 const MASK_BITS_LENGTH = 8;
+/** Room for the longest OS error name (`ERROR_FILENAME_EXCED_RANGE`). */
+const OS_ERROR_NAME_CAPACITY = 32;
 
 /**
  * True when `[off, off + len)` is a valid int32 range inside `buf`; the C side
@@ -166,6 +168,13 @@ export class NativeBinding implements Native {
   /** OS error number of the last failing call on this thread. */
   lastOsError(): number {
     return this.#s.tofu_last_os_error();
+  }
+
+  /** The OS's own name of an OS error number, or "" if the library has none for it. */
+  osErrorName(osError: number): string {
+    const out = new Uint8Array(OS_ERROR_NAME_CAPACITY);
+    const n = this.#s.tofu_os_error_name(osError | 0, out, out.length);
+    return n > 0 ? String.fromCharCode(...out.subarray(0, n)) : "";
   }
 
   /** Live native handles (sockets and pollers). */

@@ -14,7 +14,7 @@ export const PREBUILT_VERSION = "0.1.0";
 
 /** SHA-256 of the native sources every prebuilt library was built from. */
 export const PREBUILT_SOURCE_HASH =
-  "f842484b7c91f94dd8bb13c795dd1b08858944b4545ad45152f94579eb5618bc";
+  "9cccb00f3d75e3cdfac6c7c95196d542c51edc5a49d1de34a7e27b68bc3f9303";
 
 /** One prebuilt library: its path under `ffi/prebuilt/` and the SHA-256 of its bytes. */
 export interface PrebuiltFile {
@@ -28,30 +28,30 @@ export interface PrebuiltFile {
 export const PREBUILT_FILES: Readonly<Record<string, PrebuiltFile>> = {
   "linux-x64-gnu": {
     file: "linux-x64-gnu/libtofu.so",
-    sha256: "922de7ab808de4b4bb4147105fc3d1ac1dbc0a57a72bed523dba392d8933148f",
+    sha256: "59df54c472e41865e9ddf8c1cad1397f277c14ba4aee1e1c5241d714bab38337",
   },
   "linux-arm64-gnu": {
     file: "linux-arm64-gnu/libtofu.so",
-    sha256: "f7a0ea437024a3bfa7089e37ac3f24ea40b1dc3e4c4b868b006fe89f39b499a9",
+    sha256: "037e8f62b795cef1f6bb597eb2cad525eae48faaa4f08aaeca61e18ca35c73d9",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libtofu.so",
-    sha256: "099304e92f2e86729ff7e7be4d783ff3034a978f9de9a6f6b23d8b0b031a5f5f",
+    sha256: "72d96739e85fa8aec0befb87fd0ad5eaf4d08c2f4892ee7209a7e33eb2e92673",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libtofu.so",
-    sha256: "698e4e66722e64a0ffb0763998bcbc2e0be5f33f972e6bd78f71bd5cada005bd",
+    sha256: "354abb78bed747e62277395d058f7b6878aaaab1a707f88bd8f241ca222886b8",
   },
   "darwin-x64": {
     file: "darwin-x64/libtofu.dylib",
-    sha256: "afd0bbc520327f3b3f7ab033e9b53f5b41c507ef9143a50c210c27f5b54dcda8",
+    sha256: "8c2b9c1b128ba82164f35ef8b9d024920387b24ca0b9efd8bb046b7656b80dcd",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libtofu.dylib",
-    sha256: "d18a642b88345276e8d9753ade269b183dcfe1b33e8acec22c15f25c72efc5e6",
+    sha256: "d7edc95f561d79652091c673ba6e2abcc9ef99a9e276b985ef9f800071e15dcb",
   },
   "windows-x64": {
     file: "windows-x64/tofu.dll",
-    sha256: "344a469e2db5954d85fbb84963e95003c57f024568acf89da56bbbd1578214a0",
+    sha256: "22a8be84c67a31e74488a4247c1526d8579fc4060fbfa6b790e2389748f4f04e",
   },
 };

@@ -12,7 +12,7 @@
  */
 
 /** The ABI version this TypeScript side speaks (`TOFU_ABI_VERSION` of `native/tofu.h`). */
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
 /** A value type that may cross the native boundary. */
 export type NeutralType = "i32" | "buffer" | "function";
@@ -81,6 +81,9 @@ export const SYMBOLS = {
     ],
     result: "i32",
   },
+
+  // ABI 4
+  tofu_os_error_name: { params: ["i32", "buffer", "i32"], result: "i32" },
 } as const satisfies Record<string, NeutralSymbol>;
 
 /** Buffers one `tofu_sendv` call takes (`TOFU_SENDV_SLOTS`). */

@@ -151,3 +151,124 @@ int32_t tofu_fail_with(int os_error) {
 int32_t tofu_fail(void) { return tofu_fail_with(tofu_os_error_now()); }
 
 TOFU_API int32_t tofu_last_os_error(void) { return last_os_error; }
+
+/* One case per name, spelled as the OS headers spell it. */
+#define NAMED(e) \
+  case e:        \
+    return #e;
+
+/* The OS's symbolic name of an error number, or NULL when it is not one the
+ * library meets (socket, file and resource errors). */
+static const char *os_error_name(int e) {
+  switch (e) {
+#if defined(_WIN32)
+    NAMED(WSAEWOULDBLOCK)
+    NAMED(WSAEINPROGRESS)
+    NAMED(WSAEALREADY)
+    NAMED(WSAEINTR)
+    NAMED(WSAENOTSOCK)
+    NAMED(WSAEBADF)
+    NAMED(WSAEINVAL)
+    NAMED(WSAEFAULT)
+    NAMED(WSAEISCONN)
+    NAMED(WSAENOBUFS)
+    NAMED(WSAEMFILE)
+    NAMED(WSAEADDRINUSE)
+    NAMED(WSAEADDRNOTAVAIL)
+    NAMED(WSAEACCES)
+    NAMED(WSAECONNREFUSED)
+    NAMED(WSAECONNRESET)
+    NAMED(WSAECONNABORTED)
+    NAMED(WSAENETRESET)
+    NAMED(WSAESHUTDOWN)
+    NAMED(WSAETIMEDOUT)
+    NAMED(WSAENETUNREACH)
+    NAMED(WSAEHOSTUNREACH)
+    NAMED(WSAENETDOWN)
+    NAMED(WSAEHOSTDOWN)
+    NAMED(WSAEAFNOSUPPORT)
+    NAMED(WSAEPFNOSUPPORT)
+    NAMED(WSAEPROTONOSUPPORT)
+    NAMED(WSAENOTCONN)
+    NAMED(WSAEMSGSIZE)
+    NAMED(WSAEOPNOTSUPP)
+    NAMED(WSAENAMETOOLONG)
+    NAMED(WSANOTINITIALISED)
+    NAMED(ERROR_NOT_ENOUGH_MEMORY)
+    NAMED(ERROR_OUTOFMEMORY)
+    NAMED(ERROR_TOO_MANY_OPEN_FILES)
+    NAMED(ERROR_ALREADY_EXISTS)
+    NAMED(ERROR_FILE_EXISTS)
+    NAMED(ERROR_ACCESS_DENIED)
+    NAMED(ERROR_FILE_NOT_FOUND)
+    NAMED(ERROR_PATH_NOT_FOUND)
+    NAMED(ERROR_FILENAME_EXCED_RANGE)
+    NAMED(ERROR_INVALID_PARAMETER)
+#else
+    NAMED(EAGAIN)
+#if EWOULDBLOCK != EAGAIN
+    NAMED(EWOULDBLOCK)
+#endif
+    NAMED(EINPROGRESS)
+    NAMED(EALREADY)
+    NAMED(EINTR)
+    NAMED(EBADF)
+    NAMED(ENOTSOCK)
+    NAMED(EINVAL)
+    NAMED(EFAULT)
+    NAMED(EISCONN)
+    NAMED(EOPNOTSUPP)
+    NAMED(ENOMEM)
+    NAMED(ENOBUFS)
+    NAMED(EMFILE)
+    NAMED(ENFILE)
+    NAMED(EADDRINUSE)
+    NAMED(EEXIST)
+    NAMED(EADDRNOTAVAIL)
+    NAMED(EACCES)
+    NAMED(EPERM)
+    NAMED(EROFS)
+    NAMED(ENOENT)
+    NAMED(ENOTDIR)
+    NAMED(ENAMETOOLONG)
+    NAMED(ELOOP)
+    NAMED(ECONNREFUSED)
+    NAMED(ECONNRESET)
+    NAMED(ECONNABORTED)
+    NAMED(ENETRESET)
+    NAMED(EPIPE)
+    NAMED(ETIMEDOUT)
+    NAMED(ENETUNREACH)
+    NAMED(EHOSTUNREACH)
+    NAMED(ENETDOWN)
+#ifdef EHOSTDOWN
+    NAMED(EHOSTDOWN)
+#endif
+    NAMED(EAFNOSUPPORT)
+    NAMED(EPROTONOSUPPORT)
+#ifdef EPFNOSUPPORT
+    NAMED(EPFNOSUPPORT)
+#endif
+    NAMED(ENOTCONN)
+    NAMED(EMSGSIZE)
+    NAMED(EIO)
+    NAMED(ENOSPC)
+    NAMED(EPROTO)
+#endif
+  default:
+    return NULL;
+  }
+}
+
+#undef NAMED
+
+TOFU_API int32_t tofu_os_error_name(int32_t os_error, uint8_t *out, int32_t cap) {
+  if (out == NULL || cap <= 0) return TOFU_E_INVAL;
+  const char *name = os_error_name((int)os_error);
+  if (name == NULL) return 0;
+  int32_t len = 0;
+  while (name[len] != '\0') len++;
+  if (len > cap) return TOFU_E_INVAL;
+  for (int32_t i = 0; i < len; i++) out[i] = (uint8_t)name[i];
+  return len;
+}

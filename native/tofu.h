@@ -24,7 +24,7 @@
 #define TOFU_API __attribute__((visibility("default")))
 #endif
 
-#define TOFU_ABI_VERSION 3
+#define TOFU_ABI_VERSION 4
 
 /* ---- error codes (platform-neutral; errno and WSA codes map onto these) -- */
 #define TOFU_OK 0
@@ -236,5 +236,14 @@ TOFU_API int32_t tofu_sendv(int32_t sock, const int32_t *segs, int32_t nsegs, co
                             const uint8_t *s7, const uint8_t *s8, const uint8_t *s9,
                             const uint8_t *s10, const uint8_t *s11, const uint8_t *s12,
                             const uint8_t *s13, const uint8_t *s14, const uint8_t *s15);
+
+/* ---- ABI 4 ---------------------------------------------------------------- */
+
+/* Writes the OS's own name of an OS error number (as tofu_last_os_error
+ * gives it: "ECONNREFUSED" on POSIX, "WSAECONNREFUSED" or
+ * "ERROR_FILE_NOT_FOUND" on Windows), no NUL, into out; returns its length,
+ * 0 for a number the library has no name for, or TOFU_E_INVAL for a NULL out
+ * or a cap that is too small (32 bytes always suffice). */
+TOFU_API int32_t tofu_os_error_name(int32_t os_error, uint8_t *out, int32_t cap);
 
 #endif

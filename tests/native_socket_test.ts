@@ -305,6 +305,29 @@ describe("S-112 TCP listeners and clients", () => {
 });
 
 test(
+  "a refused connect keeps the OS error, and the library names it as the OS does",
+  leakFree(async (scope) => {
+    const listener = scope.socket(native.tcpListen(LOOPBACK, 0, 16), "listen");
+    const port = native.localPort(listener);
+    scope.close(listener, true);
+    const sock = native.tcpConnect(LOOPBACK, port);
+    let result = sock;
+    if (sock >= 0) {
+      scope.socket(sock);
+      result = await until("the connect's outcome", () => {
+        const r = native.connectCheck(sock);
+        return r === NativeError.again ? undefined : r;
+      });
+    }
+    assert.equal(result, NativeError.connRefused);
+    const os = native.lastOsError();
+    const expected = process.platform === "win32" ? "WSAECONNREFUSED" : "ECONNREFUSED";
+    assert.equal(native.osErrorName(os), expected, `OS error ${os}`);
+    assert.equal(native.osErrorName(-123456), "", "an unknown number has no name");
+  }),
+);
+
+test(
   "without AF_UNIX, UDS listen and connect fail with afNoSupport before any path rule",
   { skip: UDS_SKIP ? false : "this host has AF_UNIX: nothing to check" },
   leakFree(() => {
