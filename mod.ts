@@ -72,11 +72,24 @@ export type { AmpeErrorOptions } from "./src/ampe_error.ts";
 export {
   CONNECT_TO,
   LISTEN_ON,
+  LISTENING_ON,
   TCPClientAddress,
   TCPServerAddress,
   UDSClientAddress,
   UDSServerAddress,
 } from "./src/address.ts";
-export { LISTENING_ON } from "./src/engine.ts";
 export { HEADER_SIZE, MAX_FRAME_SIZE } from "./src/wire.ts";
+export {
+  CloseReason,
+  OS_ERRNO_HEADER,
+  OS_ERROR_HEADER,
+  REASON_HEADER,
+} from "./src/close_reason.ts";
+export type {
+  ChannelStats,
+  GroupStats,
+  PoolStats,
+  ReactorStats,
+  TrafficStats,
+} from "./src/stats.ts";
 export { findFreeTcpPort, tempUdsPath } from "./src/test_helpers.ts";

@@ -14,7 +14,7 @@ export const PREBUILT_VERSION = "0.1.0";
 
 /** SHA-256 of the native sources every prebuilt library was built from. */
 export const PREBUILT_SOURCE_HASH =
-  "9cccb00f3d75e3cdfac6c7c95196d542c51edc5a49d1de34a7e27b68bc3f9303";
+  "24d63d2fde0abf62160b767e075cc2d6cad7985666e57a74c2296079bb60bdbc";
 
 /** One prebuilt library: its path under `ffi/prebuilt/` and the SHA-256 of its bytes. */
 export interface PrebuiltFile {
@@ -28,30 +28,30 @@ export interface PrebuiltFile {
 export const PREBUILT_FILES: Readonly<Record<string, PrebuiltFile>> = {
   "linux-x64-gnu": {
     file: "linux-x64-gnu/libtofu.so",
-    sha256: "59df54c472e41865e9ddf8c1cad1397f277c14ba4aee1e1c5241d714bab38337",
+    sha256: "6793c6490ebe129e35b1944bc452ef6db55ee554a14c6a0f49bc7daa4f359620",
   },
   "linux-arm64-gnu": {
     file: "linux-arm64-gnu/libtofu.so",
-    sha256: "037e8f62b795cef1f6bb597eb2cad525eae48faaa4f08aaeca61e18ca35c73d9",
+    sha256: "2fbb298472d9ef9f769f095dac724181c44b112404c9b86f990a0c7d4de3c2e8",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libtofu.so",
-    sha256: "72d96739e85fa8aec0befb87fd0ad5eaf4d08c2f4892ee7209a7e33eb2e92673",
+    sha256: "56d3cad9f360d5467f07694cfbcaf1cfbfda9771f7ca3d729d20df3628452f16",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libtofu.so",
-    sha256: "354abb78bed747e62277395d058f7b6878aaaab1a707f88bd8f241ca222886b8",
+    sha256: "62ee20b96d8580ed6983245fe675295db012367623f43ecb932999b627aa009d",
   },
   "darwin-x64": {
     file: "darwin-x64/libtofu.dylib",
-    sha256: "8c2b9c1b128ba82164f35ef8b9d024920387b24ca0b9efd8bb046b7656b80dcd",
+    sha256: "b6b207e4e33bf350083f14aa267e90da8585d6285c2a54b43a8d9478aec5eaf1",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libtofu.dylib",
-    sha256: "d7edc95f561d79652091c673ba6e2abcc9ef99a9e276b985ef9f800071e15dcb",
+    sha256: "e19242f52d743bb2ddd0e0cc86c9a60062856cf445edb771b72a76f0b670f011",
   },
   "windows-x64": {
     file: "windows-x64/tofu.dll",
-    sha256: "22a8be84c67a31e74488a4247c1526d8579fc4060fbfa6b790e2389748f4f04e",
+    sha256: "dcee278285c26bd27e2edfe005acb191461cd26ee0363c5791649d54c3fcb1ef",
   },
 };

@@ -148,6 +148,11 @@ int32_t tofu_fail_with(int os_error) {
   return tofu_map_os_error(os_error);
 }
 
+int32_t tofu_fail_as(int os_error, int32_t code) {
+  last_os_error = (int32_t)os_error;
+  return code;
+}
+
 int32_t tofu_fail(void) { return tofu_fail_with(tofu_os_error_now()); }
 
 TOFU_API int32_t tofu_last_os_error(void) { return last_os_error; }

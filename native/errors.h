@@ -13,6 +13,11 @@ int32_t tofu_map_os_error(int os_error);
 /* Records os_error as the thread's last OS error and returns its mapping. */
 int32_t tofu_fail_with(int os_error);
 
+/* Records os_error as the thread's last OS error and returns code: for a
+ * failure the library detects itself (a path that is not a socket), so the
+ * OS error the caller reads is this one, not a stale one. */
+int32_t tofu_fail_as(int os_error, int32_t code);
+
 /* tofu_fail_with(tofu_os_error_now()): the usual tail of a failed syscall. */
 int32_t tofu_fail(void);
 

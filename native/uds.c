@@ -13,6 +13,17 @@
 #include "net.h"
 #include "tofu.h"
 
+/* The OS errors that name what the path rules find. */
+#if defined(_WIN32)
+#define OS_NOT_A_SOCKET WSAENOTSOCK
+#define OS_IN_USE WSAEADDRINUSE
+#define OS_NO_SUCH_PATH ERROR_FILE_NOT_FOUND
+#else
+#define OS_NOT_A_SOCKET ENOTSOCK
+#define OS_IN_USE EADDRINUSE
+#define OS_NO_SUCH_PATH ENOENT
+#endif
+
 /* Makes room for the path at `path` (NUL-terminated) by the N18 rules:
  * TOFU_OK when free (a stale socket file is removed), TOFU_E_ADDRINUSE for a
  * live server, TOFU_E_NOTSOCK for anything that is not a socket. */
@@ -20,10 +31,10 @@ static int32_t claim_path(const char *path, const struct sockaddr_un *addr, sock
   int32_t kind = tofu_path_kind(path);
   if (kind < 0) return kind;
   if (kind == TOFU_PATH_MISSING) return TOFU_OK;
-  if (kind == TOFU_PATH_OTHER) return TOFU_E_NOTSOCK;
+  if (kind == TOFU_PATH_OTHER) return tofu_fail_as(OS_NOT_A_SOCKET, TOFU_E_NOTSOCK);
   int32_t live = tofu_net_uds_probe(addr, addr_len);
   if (live < 0) return live;
-  if (live) return TOFU_E_ADDRINUSE;
+  if (live) return tofu_fail_as(OS_IN_USE, TOFU_E_ADDRINUSE);
   int32_t code = tofu_path_remove(path);
   return code == TOFU_E_NOENT ? TOFU_OK : code;
 }
@@ -91,7 +102,7 @@ TOFU_API int32_t tofu_uds_listen(const uint8_t *path, int32_t path_len, int32_t 
     int32_t handle = listen_at((const uint8_t *)fresh, len, backlog);
     if (handle != TOFU_E_ADDRINUSE && handle != TOFU_E_NOTSOCK) return handle;
   }
-  return TOFU_E_ADDRINUSE;
+  return tofu_fail_as(OS_IN_USE, TOFU_E_ADDRINUSE);
 }
 
 TOFU_API int32_t tofu_uds_connect(const uint8_t *path, int32_t path_len) {
@@ -104,7 +115,9 @@ TOFU_API int32_t tofu_uds_connect(const uint8_t *path, int32_t path_len) {
 #if defined(_WIN32)
   /* Windows only learns of a missing path after the non-blocking connect,
    * as a refusal: tell "missing" apart up front. */
-  if (tofu_path_kind(addr.sun_path) == TOFU_PATH_MISSING) return TOFU_E_NOENT;
+  if (tofu_path_kind(addr.sun_path) == TOFU_PATH_MISSING) {
+    return tofu_fail_as(OS_NO_SUCH_PATH, TOFU_E_NOENT);
+  }
 #endif
   return tofu_socket_connect(AF_UNIX, (struct sockaddr *)&addr, addr_len);
 }

@@ -19,6 +19,12 @@ import { appendHeader, readHeaders } from "./text_headers.ts";
 export const CONNECT_TO = "~connect_to";
 /** Header naming the address a WelcomeRequest listens on. */
 export const LISTEN_ON = "~listen_on";
+/**
+ * Header the engine adds to a WelcomeResponse when the OS chose the address
+ * (TCP port 0, empty UDS path): the address really listened on, in the
+ * `~listen_on` format.
+ */
+export const LISTENING_ON = "~listening_on";
 
 const DEFAULT_HOST = "127.0.0.1";
 const DEFAULT_PORT = 7099;

@@ -1,12 +1,15 @@
 /**
  * A channel: one listener or one connection, identified by its number, owned
- * by one group. The reactor drives it; this file holds its state.
+ * by one group. The reactor drives it; this file holds its state. The two
+ * shapes are told apart by `kind`, so code that has checked it sees only the
+ * fields that shape has.
  *
  * @module
  */
 
-import type { MessageStore } from "./message_store.ts";
 import type { Pollable } from "./poller_core.ts";
+import type { GroupCore } from "./group_core.ts";
+import type { Failure } from "./failure.ts";
 import { FrameDecoder } from "./frame_decoder.ts";
 import { Outbox } from "./outbox.ts";
 
@@ -36,19 +39,10 @@ export const ChannelState = {
 } as const;
 export type ChannelState = typeof ChannelState[keyof typeof ChannelState];
 
-/** The owner of channels as the reactor sees it (a channel group's engine side). */
-export interface GroupSink {
-  /** Hands a message to the app (appends to the group's receive queue). */
-  deliver(store: MessageStore): void;
-  /** True once the group was destroyed. */
-  readonly destroyed: boolean;
-}
-
-/** State of one channel. */
-export class Channel implements Pollable {
+/** What every channel has: its number, group, life state and poller registration. */
+abstract class ChannelBase implements Pollable {
   readonly number: number;
-  readonly kind: ChannelKind;
-  readonly group: GroupSink;
+  readonly group: GroupCore;
   state: ChannelState = ChannelState.posted;
 
   // Pollable
@@ -58,23 +52,38 @@ export class Channel implements Pollable {
   registeredOs = 0;
   act = 0;
 
+  /** Listed for interest reconciliation at the end of this turn. */
+  touched = false;
+
+  constructor(number: number, group: GroupCore) {
+    this.number = number;
+    this.group = group;
+  }
+}
+
+/** A listener: accepts connections for its group. */
+export class ListenerChannel extends ChannelBase {
+  readonly kind = ChannelKind.listener;
+  /** The WelcomeRequest's id, reported in the listener's close Signal. */
+  welcomeMidHi = 0;
+  welcomeMidLo = 0;
+  /** Set while accepting rests after a failure (e.g. the descriptor limit). */
+  acceptTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+}
+
+/** A connection, client or server side: frames out through the outbox, in through the decoder. */
+export class ConnectionChannel extends ChannelBase {
+  readonly kind: typeof ChannelKind.client | typeof ChannelKind.server;
+  readonly outbox: Outbox = new Outbox();
+  readonly decoder: FrameDecoder = new FrameDecoder();
+
   /** Id of the first message this channel received, for the final Signal (spec §10.5). */
   mid0Hi = 0;
   mid0Lo = 0;
   hasMid0 = false;
 
-  /** Listener: the WelcomeRequest's id, reported in its close Signal. */
-  welcomeMidHi = 0;
-  welcomeMidLo = 0;
-
-  /** Connections: frames to send and frames being received. */
-  readonly outbox: Outbox | null;
-  readonly decoder: FrameDecoder | null;
-
   /** Listed for a flush at the end of this turn. */
   flushQueued = false;
-  /** Listed for interest reconciliation at the end of this turn. */
-  touched = false;
   /** Waiting for a pooled message to receive into (spec §12). */
   starved = false;
   /** When the last pool_empty Signal went to the app (ms, monotonic). */
@@ -82,16 +91,21 @@ export class Channel implements Pollable {
   poolEmptyTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** The peer is gone (error/hang-up or end of stream seen): close after draining. */
   peerGone = false;
-  /** Listener: set while accepting rests after a failure (e.g. the descriptor limit). */
-  acceptTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** A ByeRequest came from the peer: its leaving next is the Bye exchange, not a break. */
+  peerSaidBye = false;
+  /** Why the connection broke, as first seen (a failed send, an error event), for the close Signal. */
+  failure: Failure | null = null;
+  /** Messages handed to the app, and bytes read. */
+  messagesIn = 0;
+  bytesIn = 0;
 
-  constructor(number: number, kind: ChannelKind, group: GroupSink) {
-    this.number = number;
+  constructor(
+    number: number,
+    kind: typeof ChannelKind.client | typeof ChannelKind.server,
+    group: GroupCore,
+  ) {
+    super(number, group);
     this.kind = kind;
-    this.group = group;
-    const io = kind !== ChannelKind.listener;
-    this.outbox = io ? new Outbox() : null;
-    this.decoder = io ? new FrameDecoder() : null;
   }
 
   /** Records the id of the first message this channel received (its `mid0`, spec §10.5). */
@@ -102,3 +116,6 @@ export class Channel implements Pollable {
     this.mid0Lo = lo;
   }
 }
+
+/** A channel of either shape. */
+export type Channel = ListenerChannel | ConnectionChannel;

@@ -6,12 +6,13 @@
 
 import { AmpeError } from "./ampe_error.ts";
 import { AmpeStatus } from "./status.ts";
-import { MessageStore } from "./message_store.ts";
 import { detachStore, type Message, storeOf, wrapStore } from "./message.ts";
 import type { BinaryHeader } from "./binary_header.ts";
-import { OpCode } from "./opcode.ts";
+import { ORIGIN_BIT } from "./proto.ts";
+import { engineSignal } from "./engine_messages.ts";
 import type { Engine } from "./engine.ts";
 import type { GroupCore } from "./group_core.ts";
+import type { GroupStats } from "./stats.ts";
 
 /** Wait forever in `waitReceive`. */
 export const WAIT_INFINITE: number = Infinity;
@@ -23,8 +24,6 @@ export interface WaitReceiveOptions {
   /** Aborting rejects the pending wait with the signal's reason. */
   signal?: AbortSignal;
 }
-
-const ORIGIN_MASK = 0x10;
 
 /**
  * A set of channels sharing one receive queue. Every outcome for its channels
@@ -53,6 +52,15 @@ export class ChannelGroup {
   constructor(engine: Engine, core: GroupCore) {
     this.#engine = engine;
     this.#core = core;
+  }
+
+  /**
+   * This group's figures: its channels by state, messages and bytes in and
+   * out of its channels (closed ones included), queued messages and
+   * `pool_empty` notices (see {@linkcode GroupStats}).
+   */
+  stats(): GroupStats {
+    return this.#core.stats();
   }
 
   /**
@@ -187,15 +195,14 @@ export class ChannelGroup {
         "Cannot update the receiver: the channel group was destroyed",
       );
     }
-    let store: MessageStore;
     if (msg === null || msg === undefined) {
-      store = new MessageStore();
-      store.proto = OpCode.Signal | ORIGIN_MASK;
-    } else {
-      storeOf(msg);
-      store = detachStore(msg);
-      store.proto &= ~ORIGIN_MASK;
+      const note = this.#engine.get("always")!;
+      this.#core.deliver(engineSignal(note, AmpeStatus.receiverUpdate, 0));
+      return;
     }
+    storeOf(msg);
+    const store = detachStore(msg);
+    store.proto &= ~ORIGIN_BIT;
     store.status = AmpeStatus.receiverUpdate;
     this.#core.deliver(store);
   }

@@ -36,6 +36,8 @@ export const CloseReason = {
   connectFailed: "connect_failed",
   /** The listen failed (address in use, not a socket, permission denied). */
   listenFailed: "listen_failed",
+  /** Accepting a connection failed (e.g. the descriptor limit); the listener stays open and retries. */
+  acceptFailed: "accept_failed",
   /** The address could not be used: malformed, too long, or its host name did not resolve. */
   invalidAddress: "invalid_address",
   /** This host cannot serve the address family (no AF_UNIX). */

@@ -22,22 +22,46 @@ import { type BinaryHeader, snapshotHeader } from "./binary_header.ts";
 import { MAX_FRAME_SIZE } from "./wire.ts";
 import { DecodeResult } from "./frame_decoder.ts";
 import { type AllocationStrategy, Pool } from "./pool.ts";
-import { parseAddress } from "./address.ts";
-import { appendHeader } from "./text_headers.ts";
+import { LISTENING_ON, parseAddress } from "./address.ts";
 import { BackendId, type Native, NativeError } from "./native_port.ts";
-import { type Pollable, PollerCore } from "./poller_core.ts";
+import { PollerCore } from "./poller_core.ts";
 import { Trigger } from "./triggers.ts";
 import { ChannelNumbers } from "./channel_numbers.ts";
-import { Channel, ChannelKind, ChannelState } from "./channel.ts";
-import { BATCH_BYTES, FlushResult, type SendFn, type SendvFn } from "./outbox.ts";
+import {
+  type Channel,
+  ChannelKind,
+  ChannelState,
+  ConnectionChannel,
+  ListenerChannel,
+} from "./channel.ts";
+import { BATCH_BYTES, FlushResult } from "./outbox.ts";
 import { GroupCore } from "./group_core.ts";
+import {
+  addEngineHeader,
+  addFailureHeaders,
+  engineSignal,
+  handBack,
+  opCodeOf,
+  setOpCode,
+} from "./engine_messages.ts";
+import {
+  APP_BYE,
+  BYE_ANSWERED,
+  type Failure,
+  failure,
+  failureOf,
+  INVALID_ADDRESS,
+  PEER_CLOSED,
+  PEER_SAID_BYE,
+  PROTOCOL_ERROR,
+} from "./failure.ts";
+import { CloseReason } from "./close_reason.ts";
+import { type ReactorStats, Traffic } from "./stats.ts";
 import { Ring } from "./ring.ts";
 import { isNumericHost, resolveHost } from "./resolve.ts";
 import { SpinPolicy } from "./spin_policy.ts";
 import { ReadSlabs } from "./read_slabs.ts";
 
-const ORIGIN_ENGINE = 0x10;
-const OPCODE_MASK = 0x0f;
 const LISTEN_BACKLOG = 1024;
 /** Bytes read per recv call: at most one maximal frame, so a starved channel holds at most that much. */
 const READ_CHUNK = 128 * 1024;
@@ -57,12 +81,13 @@ const ACCEPT_BATCH = 64;
 /** A turn that only takes posts asks a scanning backend at most this often (ms). */
 const POLL_SCAN_INTERVAL_MS = 0.2;
 const encoder = new TextEncoder();
-/** Header added to a WelcomeResponse when the OS chose the address (port 0, empty UDS path). */
-export const LISTENING_ON = "~listening_on";
-
-function opCodeOf(store: MessageStore): number {
-  return store.proto & OPCODE_MASK;
-}
+/** Statuses of a connect that never happened: its HelloRequest comes back as HelloResponse ([N4]). */
+const CONNECT_FAILURES: ReadonlySet<number> = new Set([
+  AmpeStatus.connectFailed,
+  AmpeStatus.invalidAddress,
+  AmpeStatus.udsPathNotFound,
+  AmpeStatus.notImplementedYet,
+]);
 
 /** Engine construction parameters, already validated. */
 export interface EngineConfig {
@@ -97,21 +122,18 @@ export class Engine {
   /** Posted messages and their channels, in post order. */
   readonly #inboxStores = new Ring<MessageStore>();
   readonly #inboxChannels = new Ring<Channel>();
-  readonly #ready: Pollable[] = [];
+  readonly #ready: Channel[] = [];
   /** Channels that got posts this turn (each once: `Channel.flushQueued`). */
-  readonly #toFlush: Channel[] = [];
+  readonly #toFlush: ConnectionChannel[] = [];
   /** Channels whose interest may have changed this turn (each once: `Channel.touched`). */
   readonly #touched: Channel[] = [];
-  readonly #starved = new Set<Channel>();
+  readonly #starved = new Set<ConnectionChannel>();
 
   readonly #readScratch = new Uint8Array(READ_CHUNK);
   readonly #readSlabs = new ReadSlabs(READ_SLABS, READ_CHUNK);
   readonly #sendScratch = new Uint8Array(BATCH_BYTES + MAX_FRAME_SIZE);
   readonly #acceptOut = new Int32Array(ACCEPT_BATCH);
-  #sendSock = -1;
-  readonly #send: SendFn;
-  readonly #sendv: SendvFn;
-  readonly #sent: (store: MessageStore) => void;
+  readonly #sent = (store: MessageStore): void => this.pool.put(store);
 
   #state: EngineState = EngineState.running;
   #turnScheduled = false;
@@ -129,8 +151,15 @@ export class Engine {
   #lastPeekAt = 0;
   readonly #onReady = () => {
     this.#armed = false;
+    this.#wakeUps++;
     this.#schedule();
   };
+  /** Counters for `stats()`; traffic of destroyed groups is kept in `#goneTraffic`. */
+  #wakeUps = 0;
+  #turns = 0;
+  #spinTurns = 0;
+  readonly #goneTraffic = new Traffic();
+  #gonePoolEmptyNotices = 0;
   #destroyed: Promise<void> | null = null;
   readonly #turn = () => this.#runTurn();
 
@@ -153,9 +182,6 @@ export class Engine {
     // drains what is queued and puts it back, so reading resumes with a full
     // pool instead of one message at a time.
     this.pool = new Pool(config.initialPoolMsgs, config.maxPoolMsgs, () => this.#scheduleLater());
-    this.#send = (buf, off, len) => this.#native.send(this.#sendSock, buf, off, len);
-    this.#sendv = (segs, count, slots) => this.#native.sendv(this.#sendSock, segs, count, slots);
-    this.#sent = (store) => this.pool.put(store);
   }
 
   /** Name of the poller backend in use. */
@@ -179,7 +205,7 @@ export class Engine {
   /** A new channel group. */
   createGroup(): GroupCore {
     if (!this.running) throw shutdown("create a channel group");
-    const group = new GroupCore(this);
+    const group = new GroupCore();
     this.#groups.add(group);
     return group;
   }
@@ -190,7 +216,46 @@ export class Engine {
     group.destroyed = true;
     for (const ch of [...group.channels]) this.#dropChannel(ch);
     for (const store of group.closeQueue()) this.pool.put(store);
+    this.#goneTraffic.add(group.closedTraffic);
+    this.#gonePoolEmptyNotices += group.poolEmptyNotices;
     this.#groups.delete(group);
+  }
+
+  /** The figures of this engine and all its groups, now (see `ReactorStats`). */
+  stats(): ReactorStats {
+    const traffic = new Traffic();
+    traffic.add(this.#goneTraffic);
+    const channels = { listening: 0, opening: 0, open: 0 };
+    let queued = 0;
+    let poolEmptyNotices = this.#gonePoolEmptyNotices;
+    for (const group of this.#groups) {
+      const g = group.stats();
+      traffic.add(g);
+      channels.listening += g.channels.listening;
+      channels.opening += g.channels.opening;
+      channels.open += g.channels.open;
+      queued += g.queued;
+      poolEmptyNotices += g.poolEmptyNotices;
+    }
+    return {
+      groups: this.#groups.size,
+      channels,
+      messagesIn: traffic.messagesIn,
+      messagesOut: traffic.messagesOut,
+      bytesIn: traffic.bytesIn,
+      bytesOut: traffic.bytesOut,
+      queued,
+      poolEmptyNotices,
+      pool: {
+        free: this.pool.idle,
+        inUse: this.pool.inUse,
+        max: this.pool.max,
+        refusals: this.pool.refusals,
+      },
+      wakeUps: this.#wakeUps,
+      turns: this.#turns,
+      spinTurns: this.#spinTurns,
+    };
   }
 
   /** `post` (spec §8): validates synchronously, then queues the message for the engine. */
@@ -284,6 +349,7 @@ export class Engine {
     if (this.#park !== null) return;
     this.#park = this.#core.park(-1).then(() => {
       this.#park = null;
+      this.#wakeUps++;
       this.#schedule();
     });
   }
@@ -291,6 +357,7 @@ export class Engine {
   #runTurn(): void {
     this.#turnScheduled = false;
     if (!this.running) return;
+    this.#turns++;
     const ready = this.#ready;
     // Wait in the kernel only while spinning with nothing else to do.
     const idle = this.#inboxStores.length === 0 && !(this.#starved.size > 0 && this.pool.idle > 0);
@@ -304,7 +371,7 @@ export class Engine {
     this.#processInbox();
     if (this.#starved.size > 0 && this.pool.idle > 0) this.#resumeStarved();
     for (let i = 0; i < ready.length; i++) {
-      const ch = ready[i] as Channel;
+      const ch = ready[i]!;
       const act = ch.act;
       ch.act = 0;
       if (ch.state !== ChannelState.closed) this.#serve(ch, act);
@@ -327,7 +394,10 @@ export class Engine {
     const again = more || this.#moreWork || this.#inboxStores.length > 0;
     this.#moreWork = false;
     if (again) return this.#scheduleLater();
-    if (this.#spin.keepWatching(busy, arrived, sent)) return this.#scheduleLater();
+    if (this.#spin.keepWatching(busy, arrived, sent)) {
+      this.#spinTurns++;
+      return this.#scheduleLater();
+    }
     this.#parkUntilReady();
   }
 
@@ -365,15 +435,14 @@ export class Engine {
         "Cannot open a channel: every channel number is in use",
       );
     }
-    const kind = opCodeOf(store) === OpCode.WelcomeRequest
-      ? ChannelKind.listener
-      : ChannelKind.client;
-    const ch = new Channel(number, kind, group);
     store.channelNumber = number;
-    if (kind === ChannelKind.listener) {
+    let ch: Channel;
+    if (opCodeOf(store) === OpCode.WelcomeRequest) {
+      ch = new ListenerChannel(number, group);
       ch.welcomeMidHi = store.midHi;
       ch.welcomeMidLo = store.midLo;
     } else {
+      ch = new ConnectionChannel(number, ChannelKind.client, group);
       // Until the channel receives anything, its close Signal carries the
       // HelloRequest's id; the first message received replaces it (spec §10.5).
       ch.mid0Hi = store.midHi;
@@ -394,15 +463,17 @@ export class Engine {
       this.#returnToApp(ch, store, AmpeStatus.channelClosed);
       return;
     }
-    if (op === OpCode.WelcomeRequest) return this.#startListener(ch, store);
+    if (ch.kind === ChannelKind.listener) {
+      if (op === OpCode.WelcomeRequest) return this.#startListener(ch, store);
+      return this.#postToListener(ch, store, op);
+    }
     if (op === OpCode.HelloRequest) return this.#startClient(ch, store);
-    if (ch.kind === ChannelKind.listener) return this.#postToListener(ch, store, op);
     if (op === OpCode.ByeSignal) {
       this.#returnToApp(ch, store, AmpeStatus.channelClosed);
-      this.#closeChannel(ch, AmpeStatus.channelClosed);
+      this.#closeChannel(ch, APP_BYE);
       return;
     }
-    ch.outbox!.queue.push(store);
+    ch.outbox.queue.push(store);
     if (ch.state === ChannelState.open && !ch.flushQueued) {
       ch.flushQueued = true;
       this.#toFlush.push(ch);
@@ -410,10 +481,10 @@ export class Engine {
   }
 
   /** [N8]: data to a listener comes back not_allowed; any Bye closes it (spec §9). */
-  #postToListener(ch: Channel, store: MessageStore, op: number): void {
+  #postToListener(ch: ListenerChannel, store: MessageStore, op: number): void {
     if (op === OpCode.ByeSignal || op === OpCode.ByeRequest || op === OpCode.ByeResponse) {
       this.#returnToApp(ch, store, AmpeStatus.channelClosed);
-      this.#closeChannel(ch, AmpeStatus.channelClosed);
+      this.#closeChannel(ch, APP_BYE);
     } else {
       this.#returnToApp(ch, store, AmpeStatus.notAllowed);
     }
@@ -421,7 +492,7 @@ export class Engine {
 
   // ---- listeners (spec §10.1) ----
 
-  #startListener(ch: Channel, store: MessageStore): void {
+  #startListener(ch: ListenerChannel, store: MessageStore): void {
     const address = parseAddress(store, { udsPathLimit: this.#udsPathLimit });
     if (address.kind === "tcpServer") {
       if (isNumericHost(address.host)) {
@@ -440,10 +511,10 @@ export class Engine {
       this.#listenDone(ch, store, sock, address.path === "" ? "uds" : null, "");
       return;
     }
-    this.#failRequest(ch, store, AmpeStatus.invalidAddress);
+    this.#failRequest(ch, store, INVALID_ADDRESS);
   }
 
-  #listenTcp(ch: Channel, store: MessageStore, ip: string, port: number): void {
+  #listenTcp(ch: ListenerChannel, store: MessageStore, ip: string, port: number): void {
     const sock = this.#native.tcpListen(encoder.encode(ip), port, LISTEN_BACKLOG);
     this.#listenDone(ch, store, sock, port === 0 ? "tcp" : null, ip);
   }
@@ -454,27 +525,23 @@ export class Engine {
    * real address, which Zig tofu could not report (spec §16.17).
    */
   #listenDone(
-    ch: Channel,
+    ch: ListenerChannel,
     store: MessageStore,
     sock: number,
     chosen: "tcp" | "uds" | null,
     ip: string,
   ): void {
-    if (sock < 0) {
-      const bad = sock === NativeError.badAddr || sock === NativeError.nameTooLong;
-      this.#failRequest(ch, store, bad ? AmpeStatus.invalidAddress : listenFailureStatus(sock));
-      return;
-    }
+    if (sock < 0) return this.#failRequest(ch, store, failureOf(sock, "listen", this.#native));
     ch.sock = sock;
     ch.state = ChannelState.open;
     ch.expected = Trigger.accept;
-    if (this.#core.attach(ch) < 0) {
-      this.#failRequest(ch, store, AmpeStatus.listenFailed);
-      return;
+    const attached = this.#core.attach(ch);
+    if (attached < 0) {
+      return this.#failRequest(ch, store, failureOf(attached, "listen", this.#native));
     }
     if (chosen !== null) this.#reportChosenAddress(store, sock, chosen, ip);
     // Success: the same message comes back as WelcomeResponse, origin application (spec §10.1).
-    store.proto = (store.proto & ~OPCODE_MASK) | OpCode.WelcomeResponse;
+    setOpCode(store, OpCode.WelcomeResponse);
     store.status = AmpeStatus.success;
     this.#deliver(ch, store);
   }
@@ -488,19 +555,15 @@ export class Engine {
       if (typeof path === "number") return;
       value = `uds|${new TextDecoder().decode(path)}`;
     }
-    try {
-      appendHeader(store, LISTENING_ON, value);
-    } catch {
-      // The request's headers are already at the limit: the app asked for no room.
-    }
+    addEngineHeader(store, LISTENING_ON, value);
   }
 
-  #accept(listener: Channel): void {
+  #accept(listener: ListenerChannel): void {
     if (listener.acceptTimer !== undefined) return;
     for (let round = 0; round < 4; round++) {
       const n = this.#native.accept(listener.sock, this.#acceptOut);
       if (n < 0) {
-        if (n !== NativeError.again) this.#pauseAccept(listener);
+        if (n !== NativeError.again) this.#pauseAccept(listener, n);
         return;
       }
       for (let i = 0; i < n; i++) this.#adopt(listener, this.#acceptOut[i]!);
@@ -509,14 +572,14 @@ export class Engine {
   }
 
   /** A new server-side channel for an accepted socket, owned by the listener's group (spec §10.3). */
-  #adopt(listener: Channel, sock: number): void {
+  #adopt(listener: ListenerChannel, sock: number): void {
     const number = this.#numbers.allocate();
     if (number === 0) {
       this.#native.close(sock, true);
       return;
     }
-    const group = listener.group as GroupCore;
-    const ch = new Channel(number, ChannelKind.server, group);
+    const group = listener.group;
+    const ch = new ConnectionChannel(number, ChannelKind.server, group);
     ch.sock = sock;
     ch.state = ChannelState.open;
     ch.expected = Trigger.recv;
@@ -527,16 +590,20 @@ export class Engine {
   }
 
   /**
-   * Accept failed (typically the descriptor limit): tell the app once, stop
-   * watching the listener for a moment instead of spinning on it, retry later.
+   * Accept failed (typically the descriptor limit): tell the app once, with
+   * the OS error, stop watching the listener for a moment instead of
+   * spinning on it, retry later.
    */
-  #pauseAccept(listener: Channel): void {
-    const note = new MessageStore();
-    note.proto = OpCode.Signal | ORIGIN_ENGINE;
-    note.status = AmpeStatus.acceptFailed;
-    note.channelNumber = listener.number;
-    note.midHi = listener.welcomeMidHi;
-    note.midLo = listener.welcomeMidLo;
+  #pauseAccept(listener: ListenerChannel, code: number): void {
+    const why = failureOf(code, "accept", this.#native);
+    const note = engineSignal(
+      this.pool.get("always")!,
+      AmpeStatus.acceptFailed,
+      listener.number,
+      listener.welcomeMidHi,
+      listener.welcomeMidLo,
+    );
+    addFailureHeaders(note, why);
     this.#deliver(listener, note);
     listener.expected = 0;
     this.#touch(listener);
@@ -551,9 +618,9 @@ export class Engine {
 
   // ---- clients (spec §10.2) ----
 
-  #startClient(ch: Channel, store: MessageStore): void {
+  #startClient(ch: ConnectionChannel, store: MessageStore): void {
     // The HelloRequest is the first frame to send; later posts queue behind it.
-    ch.outbox!.queue.push(store);
+    ch.outbox.queue.push(store);
     const address = parseAddress(store, { udsPathLimit: this.#udsPathLimit });
     if (address.kind === "tcpClient") {
       const port = address.port;
@@ -566,31 +633,26 @@ export class Engine {
       this.#connectStarted(ch, sock);
       return;
     }
-    this.#closeChannel(ch, AmpeStatus.invalidAddress);
+    this.#closeChannel(ch, INVALID_ADDRESS);
   }
 
-  #connectTcp(ch: Channel, ip: string, port: number): void {
+  #connectTcp(ch: ConnectionChannel, ip: string, port: number): void {
     this.#connectStarted(ch, this.#native.tcpConnect(encoder.encode(ip), port));
   }
 
-  #connectStarted(ch: Channel, sock: number): void {
-    if (sock < 0) {
-      this.#closeChannel(ch, connectFailureStatus(sock));
-      return;
-    }
+  #connectStarted(ch: ConnectionChannel, sock: number): void {
+    if (sock < 0) return this.#closeChannel(ch, failureOf(sock, "connect", this.#native));
     ch.sock = sock;
     ch.state = ChannelState.connecting;
     ch.expected = Trigger.connect;
-    if (this.#core.attach(ch) < 0) this.#closeChannel(ch, AmpeStatus.connectFailed);
+    const attached = this.#core.attach(ch);
+    if (attached < 0) this.#closeChannel(ch, failureOf(attached, "connect", this.#native));
   }
 
-  #connectReady(ch: Channel): void {
+  #connectReady(ch: ConnectionChannel): void {
     const result = this.#native.connectCheck(ch.sock);
     if (result === NativeError.again) return;
-    if (result < 0) {
-      this.#closeChannel(ch, connectFailureStatus(result));
-      return;
-    }
+    if (result < 0) return this.#closeChannel(ch, failureOf(result, "connect", this.#native));
     ch.state = ChannelState.open;
     ch.expected = Trigger.recv;
     this.#touch(ch);
@@ -606,8 +668,8 @@ export class Engine {
   ): void {
     ch.state = ChannelState.resolving;
     const fail = () => {
-      if (request !== null) this.#failRequest(ch, request, AmpeStatus.invalidAddress);
-      else this.#closeChannel(ch, AmpeStatus.invalidAddress);
+      if (request !== null) this.#failRequest(ch, request, INVALID_ADDRESS);
+      else this.#closeChannel(ch, INVALID_ADDRESS);
     };
     resolveHost(host).then(
       (ip) => {
@@ -630,10 +692,10 @@ export class Engine {
     this.#touch(ch);
     if (ch.kind === ChannelKind.listener) {
       if (act & Trigger.err) {
-        const reason = act & Trigger.accept
+        const status = act & Trigger.accept
           ? AmpeStatus.acceptFailed
           : AmpeStatus.communicationFailed;
-        this.#closeChannel(ch, reason);
+        this.#closeChannel(ch, failure(status, CloseReason.pollerFailed));
       } else if (act & Trigger.accept) {
         this.#accept(ch);
       }
@@ -650,10 +712,10 @@ export class Engine {
   }
 
   /** Writes what the outbox holds; completed messages go back to the pool (spec §12). */
-  #flush(ch: Channel): void {
-    this.#sendSock = ch.sock;
-    const result = ch.outbox!.flush(this.#send, this.#sendv, this.#sendScratch, this.#sent);
+  #flush(ch: ConnectionChannel): void {
+    const result = ch.outbox.flush(this.#native, ch.sock, this.#sendScratch, this.#sent);
     if (result === FlushResult.failed) {
+      ch.failure ??= failureOf(ch.outbox.failedWith, "io", this.#native);
       ch.peerGone = true;
       this.#receive(ch);
       return;
@@ -671,8 +733,8 @@ export class Engine {
    * receive into (spec §3.4, §12). A peer that is gone is drained first and
    * then closed ([N5]); a protocol violation aborts the channel ([N1]).
    */
-  #receive(ch: Channel): void {
-    const decoder = ch.decoder!;
+  #receive(ch: ConnectionChannel): void {
+    const decoder = ch.decoder;
     let drained = false;
     for (let reads = 0;;) {
       while (decoder.hasFrame()) {
@@ -680,16 +742,16 @@ export class Engine {
         if (store === null) return this.#starve(ch);
         if (decoder.next(store) === DecodeResult.protocolError) {
           this.pool.put(store);
-          this.#closeChannel(ch, AmpeStatus.invalidOpCode);
+          this.#closeChannel(ch, PROTOCOL_ERROR);
           return;
         }
         store.channelNumber = ch.number;
         ch.noteMid0(store.midHi, store.midLo);
+        ch.messagesIn++;
         this.#deliver(ch, store);
-        if (opCodeOf(store) === OpCode.ByeResponse) {
-          this.#closeChannel(ch, AmpeStatus.channelClosed);
-          return;
-        }
+        const op = opCodeOf(store);
+        if (op === OpCode.ByeResponse) return this.#closeChannel(ch, BYE_ANSWERED);
+        if (op === OpCode.ByeRequest) ch.peerSaidBye = true;
       }
       if (drained) {
         // A short read took all there was; a level-triggered poller reports
@@ -717,26 +779,31 @@ export class Engine {
       const n = this.#native.recv(ch.sock, buffer, 0, READ_CHUNK);
       reads++;
       if (n === NativeError.again) {
-        if (ch.peerGone) this.#closeChannel(ch, AmpeStatus.peerDisconnected);
+        if (ch.peerGone) this.#closeChannel(ch, this.#departure(ch));
         return;
       }
-      if (n <= 0) {
-        this.#closeChannel(ch, AmpeStatus.peerDisconnected);
-        return;
-      }
+      if (n < 0) ch.failure ??= failureOf(n, "io", this.#native);
+      if (n <= 0) return this.#closeChannel(ch, this.#departure(ch));
+      ch.bytesIn += n;
       decoder.feed(buffer, 0, n, slab);
       // A departing peer is read until the end of its stream ([N5]).
       drained = n < READ_CHUNK && !ch.peerGone;
     }
   }
 
+  /** Why a connection whose peer left is closed: what broke it, else whether Bye was said. */
+  #departure(ch: ConnectionChannel): Failure {
+    if (ch.failure !== null) return ch.failure;
+    return ch.peerSaidBye || ch.outbox.byeSent ? PEER_SAID_BYE : PEER_CLOSED;
+  }
+
   // ---- pool starvation (spec §12, [N10]) ----
 
-  #starve(ch: Channel): void {
-    ch.decoder!.retain();
+  #starve(ch: ConnectionChannel): void {
+    ch.decoder.retain();
     if (ch.peerGone) {
       // A starved channel whose peer is gone cannot be drained: close it now.
-      this.#closeChannel(ch, AmpeStatus.peerDisconnected);
+      this.#closeChannel(ch, this.#departure(ch));
       return;
     }
     if (!ch.starved) {
@@ -748,16 +815,14 @@ export class Engine {
     this.#touch(ch);
   }
 
-  #notifyPoolEmpty(ch: Channel): void {
+  #notifyPoolEmpty(ch: ConnectionChannel): void {
     const now = performance.now();
     const wait = ch.lastPoolEmptyAt + POOL_EMPTY_INTERVAL_MS - now;
     if (wait <= 0) {
       ch.lastPoolEmptyAt = now;
-      const note = new MessageStore();
-      note.proto = OpCode.Signal | ORIGIN_ENGINE;
-      note.status = AmpeStatus.poolEmpty;
-      note.channelNumber = ch.number;
-      this.#deliver(ch, note);
+      ch.group.poolEmptyNotices++;
+      // Made, not taken from the pool: the pool is what is empty.
+      this.#deliver(ch, engineSignal(new MessageStore(), AmpeStatus.poolEmpty, ch.number));
       return;
     }
     if (ch.poolEmptyTimer !== undefined) return;
@@ -786,46 +851,50 @@ export class Engine {
   // ---- closing (spec §11) ----
 
   /** A Hello/Welcome request failed before its channel opened: the request comes back as the response. */
-  #failRequest(ch: Channel, request: MessageStore, reason: number): void {
+  #failRequest(ch: Channel, request: MessageStore, why: Failure): void {
     const response = opCodeOf(request) === OpCode.WelcomeRequest
       ? OpCode.WelcomeResponse
       : OpCode.HelloResponse;
-    request.proto = (request.proto & ~OPCODE_MASK) | response;
-    this.#returnToApp(ch, request, reason);
-    this.#closeChannel(ch, reason);
+    setOpCode(request, response);
+    addFailureHeaders(request, why);
+    this.#returnToApp(ch, request, why.status);
+    this.#closeChannel(ch, why);
   }
 
   /**
    * Deletes a channel with its close bundle: every unsent message returned
-   * with `reason`, then one `channel_closed` Signal; then the socket is
+   * with the failure's status, then one `channel_closed` Signal that says
+   * why (`~reason`, and the OS error if one caused it); then the socket is
    * closed abortively and the number released (spec §11).
    */
-  #closeChannel(ch: Channel, reason: number): void {
+  #closeChannel(ch: Channel, why: Failure): void {
     if (ch.state === ChannelState.closed) return;
-    const connectFailure = reason === AmpeStatus.connectFailed ||
-      reason === AmpeStatus.invalidAddress ||
-      reason === AmpeStatus.udsPathNotFound ||
-      reason === AmpeStatus.notImplementedYet;
-    if (ch.outbox !== null) {
+    let midHi: number;
+    let midLo: number;
+    if (ch.kind === ChannelKind.listener) {
+      midHi = ch.welcomeMidHi;
+      midLo = ch.welcomeMidLo;
+    } else {
+      const connectFailure = CONNECT_FAILURES.has(why.status);
       for (const store of ch.outbox.takeUnsent()) {
         // [N4]: a HelloRequest that never got through comes back as HelloResponse.
         if (connectFailure && opCodeOf(store) === OpCode.HelloRequest) {
-          store.proto = (store.proto & ~OPCODE_MASK) | OpCode.HelloResponse;
+          setOpCode(store, OpCode.HelloResponse);
+          addFailureHeaders(store, why);
         }
-        this.#returnToApp(ch, store, reason);
+        this.#returnToApp(ch, store, why.status);
       }
+      midHi = ch.mid0Hi;
+      midLo = ch.mid0Lo;
     }
-    const last = new MessageStore();
-    last.proto = OpCode.Signal | ORIGIN_ENGINE;
-    last.status = AmpeStatus.channelClosed;
-    last.channelNumber = ch.number;
-    if (ch.kind === ChannelKind.listener) {
-      last.midHi = ch.welcomeMidHi;
-      last.midLo = ch.welcomeMidLo;
-    } else {
-      last.midHi = ch.mid0Hi;
-      last.midLo = ch.mid0Lo;
-    }
+    const last = engineSignal(
+      this.pool.get("always")!,
+      AmpeStatus.channelClosed,
+      ch.number,
+      midHi,
+      midLo,
+    );
+    addFailureHeaders(last, why);
     this.#deliver(ch, last);
     this.#dropChannel(ch);
   }
@@ -839,15 +908,19 @@ export class Engine {
       this.#native.close(ch.sock, true);
       ch.sock = -1;
     }
-    if (ch.outbox !== null) { for (const store of ch.outbox.takeUnsent()) this.pool.put(store); }
-    ch.decoder?.reset();
-    if (ch.poolEmptyTimer !== undefined) clearTimeout(ch.poolEmptyTimer);
-    if (ch.acceptTimer !== undefined) clearTimeout(ch.acceptTimer);
-    ch.poolEmptyTimer = ch.acceptTimer = undefined;
-    this.#starved.delete(ch);
+    if (ch.kind === ChannelKind.listener) {
+      if (ch.acceptTimer !== undefined) clearTimeout(ch.acceptTimer);
+      ch.acceptTimer = undefined;
+    } else {
+      for (const store of ch.outbox.takeUnsent()) this.pool.put(store);
+      ch.decoder.reset();
+      if (ch.poolEmptyTimer !== undefined) clearTimeout(ch.poolEmptyTimer);
+      ch.poolEmptyTimer = undefined;
+      this.#starved.delete(ch);
+    }
     this.#numbers.release(ch.number);
     this.#channels.delete(ch.number);
-    (ch.group as GroupCore).channels.delete(ch);
+    ch.group.forget(ch);
   }
 
   /**
@@ -856,7 +929,8 @@ export class Engine {
    * spinning), so the channel is closed with communication_failed instead.
    */
   #reconcile(ch: Channel): void {
-    if (this.#core.reconcile(ch) < 0) this.#closeChannel(ch, AmpeStatus.communicationFailed);
+    const result = this.#core.reconcile(ch);
+    if (result < 0) this.#closeChannel(ch, failureOf(result, "poller", this.#native));
   }
 
   /** Lists the channel for interest reconciliation at the end of the turn. */
@@ -867,10 +941,8 @@ export class Engine {
   }
 
   /** Returns a posted message to the app as ⟨op | E | status | ch | mid⟩. */
-  #returnToApp(ch: Channel, store: MessageStore, status: number): void {
-    store.proto |= ORIGIN_ENGINE;
-    store.status = status;
-    store.channelNumber = ch.number;
+  #returnToApp(ch: Channel, store: MessageStore, status: AmpeStatus): void {
+    handBack(store, status, ch.number);
     this.#deliver(ch, store);
   }
 
@@ -890,22 +962,4 @@ function shutdown(action: string): AmpeError {
 /** True for backends whose every poll scans every registered socket (poll, WSAPoll). */
 function scansEverySocket(backend: number): boolean {
   return backend === BackendId.poll || backend === BackendId.wsapoll;
-}
-
-/** [N4]: why a connect failed, from the native code. */
-function connectFailureStatus(code: number): number {
-  if (code === NativeError.noEnt) return AmpeStatus.udsPathNotFound;
-  if (code === NativeError.badAddr || code === NativeError.nameTooLong) {
-    return AmpeStatus.invalidAddress;
-  }
-  return code === NativeError.afNoSupport ? AmpeStatus.notImplementedYet : AmpeStatus.connectFailed;
-}
-
-/**
- * Why a listen failed when the address itself was fine. The OS lacking the
- * address family (no AF_UNIX on Wine or Windows before 10 1803) is
- * `notImplementedYet`: the address is valid, this host cannot serve it.
- */
-function listenFailureStatus(code: number): number {
-  return code === NativeError.afNoSupport ? AmpeStatus.notImplementedYet : AmpeStatus.listenFailed;
 }

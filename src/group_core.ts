@@ -1,6 +1,6 @@
 /**
- * The engine side of a channel group: its channels and its receive queue.
- * The public `ChannelGroup` is a thin facade over it.
+ * The engine side of a channel group: its channels, its receive queue and
+ * its counters. The public `ChannelGroup` is a thin facade over it.
  *
  * @module
  */
@@ -9,8 +9,9 @@ import { AmpeError } from "./ampe_error.ts";
 import { AmpeStatus } from "./status.ts";
 import type { MessageStore } from "./message_store.ts";
 import { type Message, wrapStore } from "./message.ts";
-import type { Channel, GroupSink } from "./channel.ts";
+import { type Channel, ChannelKind, ChannelState, type ConnectionChannel } from "./channel.ts";
 import { ReceiveQueue } from "./receive_queue.ts";
+import { type GroupStats, Traffic } from "./stats.ts";
 
 function groupClosed(): AmpeError {
   return new AmpeError(
@@ -20,19 +21,17 @@ function groupClosed(): AmpeError {
 }
 
 /** Channels and receive queue of one group. */
-export class GroupCore implements GroupSink {
+export class GroupCore {
   /** Channels owned by this group (listeners, clients, and connections accepted by its listeners). */
   readonly channels: Set<Channel> = new Set();
   /** Messages for the app; each becomes a fresh `Message` handle when handed over. */
   readonly queue: ReceiveQueue<MessageStore, Message> = new ReceiveQueue(wrapStore, groupClosed);
   /** Set once by the engine when the group is destroyed. */
   destroyed = false;
-  /** The engine that owns this group (opaque here, to keep the layers apart). */
-  readonly owner: unknown;
-
-  constructor(owner: unknown) {
-    this.owner = owner;
-  }
+  /** Traffic of this group's channels that are gone. */
+  readonly closedTraffic: Traffic = new Traffic();
+  /** `pool_empty` Signals sent to this group. */
+  poolEmptyNotices = 0;
 
   /** Appends a message for the app. */
   deliver(store: MessageStore): void {
@@ -43,4 +42,44 @@ export class GroupCore implements GroupSink {
   closeQueue(): MessageStore[] {
     return this.queue.close();
   }
+
+  /** Keeps the counts of a channel that is being deleted. */
+  forget(ch: Channel): void {
+    this.channels.delete(ch);
+    if (ch.kind !== ChannelKind.listener) addTraffic(this.closedTraffic, ch);
+  }
+
+  /** This group's figures now. */
+  stats(): GroupStats {
+    const traffic = new Traffic();
+    traffic.add(this.closedTraffic);
+    const channels = { listening: 0, opening: 0, open: 0 };
+    for (const ch of this.channels) {
+      if (ch.kind === ChannelKind.listener) {
+        if (ch.state === ChannelState.open) channels.listening++;
+        else channels.opening++;
+        continue;
+      }
+      addTraffic(traffic, ch);
+      if (ch.state === ChannelState.open) channels.open++;
+      else if (ch.state !== ChannelState.closed) channels.opening++;
+    }
+    return {
+      channels,
+      messagesIn: traffic.messagesIn,
+      messagesOut: traffic.messagesOut,
+      bytesIn: traffic.bytesIn,
+      bytesOut: traffic.bytesOut,
+      queued: this.queue.length,
+      poolEmptyNotices: this.poolEmptyNotices,
+    };
+  }
+}
+
+/** Adds a connection's counts to `into`. */
+function addTraffic(into: Traffic, ch: ConnectionChannel): void {
+  into.messagesIn += ch.messagesIn;
+  into.bytesIn += ch.bytesIn;
+  into.messagesOut += ch.outbox.messagesWritten;
+  into.bytesOut += ch.outbox.bytesWritten;
 }

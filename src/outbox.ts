@@ -31,14 +31,16 @@ export const FlushResult = {
 } as const;
 export type FlushResult = typeof FlushResult[keyof typeof FlushResult];
 
-/** Writes bytes to the socket: bytes written, or a negative native code (-1 = would block). */
-export type SendFn = (buf: Uint8Array, off: number, len: number) => number;
-
-/**
- * Gather write: `count` pieces (slot, off, len) in `segs`, of the buffers in
- * `slots`, in one call; bytes written or a negative native code like `SendFn`.
- */
-export type SendvFn = (segs: Int32Array, count: number, slots: Uint8Array[]) => number;
+/** The socket calls an outbox writes with (the native library's). */
+export interface SocketWriter {
+  /** Writes bytes to `sock`: bytes written, or a negative native code (-1 = would block). */
+  send(sock: number, buf: Uint8Array, off: number, len: number): number;
+  /**
+   * Gather write: `count` pieces (slot, off, len) in `segs`, of the buffers in
+   * `slots`, in one call; bytes written or a negative native code like `send`.
+   */
+  sendv(sock: number, segs: Int32Array, count: number, slots: readonly Uint8Array[]): number;
+}
 
 const WOULD_BLOCK = -1;
 /** Encoded bytes of a batch grow to about this many (a single larger frame still goes alone). */
@@ -75,15 +77,24 @@ export class Outbox {
   /** Bye state: after a Bye frame nothing more is encoded (except [N7]). */
   #sentByeRequest = false;
   #sentByeResponse = false;
-
-  /** True if something could be written now. */
-  get hasWork(): boolean {
-    return this.#carryEnd > this.#carryStart || this.#nextSendable() >= 0;
-  }
+  /** Messages completely written. */
+  #messagesWritten = 0;
+  /** The native code of the send that failed (FlushResult.failed), else 0. */
+  failedWith = 0;
 
   /** True if there is anything queued or in flight at all (sendable or held). */
   get isEmpty(): boolean {
     return this.queue.length === 0 && this.#inFlight.length === 0;
+  }
+
+  /** Messages completely written so far. */
+  get messagesWritten(): number {
+    return this.#messagesWritten;
+  }
+
+  /** Bytes written so far. */
+  get bytesWritten(): number {
+    return this.#written;
   }
 
   /** True once an own ByeRequest or ByeResponse has been encoded. */
@@ -92,22 +103,25 @@ export class Outbox {
   }
 
   /**
-   * Writes as much as the socket takes. `scratch` is a shared buffer of at
-   * least BATCH_BYTES + one maximal frame; completed messages are passed to
-   * `done`.
+   * Writes as much as `sock` takes. `scratch` is a shared buffer of at least
+   * BATCH_BYTES + one maximal frame; completed messages are passed to `done`.
+   * On `failed`, `failedWith` holds the native code.
    */
   flush(
-    send: SendFn,
-    sendv: SendvFn,
+    writer: SocketWriter,
+    sock: number,
     scratch: Uint8Array,
     done: (store: MessageStore) => void,
   ): FlushResult {
     for (;;) {
       if (this.#carryEnd > this.#carryStart) {
         const carry = this.#carry!;
-        const n = send(carry, this.#carryStart, this.#carryEnd - this.#carryStart);
+        const n = writer.send(sock, carry, this.#carryStart, this.#carryEnd - this.#carryStart);
         if (n === WOULD_BLOCK) return FlushResult.blocked;
-        if (n < 0) return FlushResult.failed;
+        if (n < 0) {
+          this.failedWith = n;
+          return FlushResult.failed;
+        }
         this.#carryStart += n;
         this.#advance(n, done);
         if (this.#carryStart < this.#carryEnd) return FlushResult.blocked;
@@ -120,10 +134,11 @@ export class Outbox {
       batch.slots[0] = scratch;
       const length = this.#encodeBatch(scratch, batch);
       if (length === 0) return FlushResult.done;
-      let n = sendv(batch.segs, batch.count, batch.slots);
+      let n = writer.sendv(sock, batch.segs, batch.count, batch.slots);
       if (n === WOULD_BLOCK) n = 0;
       else if (n < 0) {
         batch.release();
+        this.failedWith = n;
         return FlushResult.failed;
       }
       // What the socket did not take is copied out before its messages can go back to the pool.
@@ -201,6 +216,7 @@ export class Outbox {
     this.#written += n;
     while (this.#inFlight.length > 0 && this.#inFlightEnds.peek()! <= this.#written) {
       this.#inFlightEnds.shift();
+      this.#messagesWritten++;
       done(this.#inFlight.shift()!);
     }
   }

@@ -90,6 +90,9 @@ export class Pool {
   readonly #onFreed: (() => void) | undefined;
   #refused = false;
   #closed = false;
+  /** Stores handed out and not put back, and gets that found nothing (for stats). */
+  #inUse = 0;
+  #refusals = 0;
 
   /**
    * Creates `initial` stores and keeps at most `max` idle ones; both are
@@ -115,6 +118,16 @@ export class Pool {
     return this.#max;
   }
 
+  /** Stores handed out (`get`) and not put back yet. */
+  get inUse(): number {
+    return this.#inUse;
+  }
+
+  /** Gets that found nothing to give. */
+  get refusals(): number {
+    return this.#refusals;
+  }
+
   /** True after `close()`. */
   get closed(): boolean {
     return this.#closed;
@@ -138,9 +151,16 @@ export class Pool {
       );
     }
     const store = this.#idle.pop();
-    if (store !== undefined) return store;
-    if (strategy === AllocationStrategy.always) return new MessageStore();
+    if (store !== undefined) {
+      this.#inUse++;
+      return store;
+    }
+    if (strategy === AllocationStrategy.always) {
+      this.#inUse++;
+      return new MessageStore();
+    }
     this.#refused = true;
+    this.#refusals++;
     return null;
   }
 
@@ -150,6 +170,7 @@ export class Pool {
    */
   put(store: MessageStore): void {
     if (this.#closed) return;
+    if (this.#inUse > 0) this.#inUse--;
     store.reset();
     if (this.#idle.length >= this.#max) return;
     this.#idle.push(store);
