@@ -84,7 +84,9 @@ export {
   OS_ERRNO_HEADER,
   OS_ERROR_HEADER,
   REASON_HEADER,
+  whyOf,
 } from "./src/close_reason.ts";
+export type { Why } from "./src/close_reason.ts";
 export type {
   ChannelStats,
   GroupStats,

@@ -50,3 +50,41 @@ export const CloseReason = {
 
 /** A value of the `~reason` header. */
 export type CloseReason = typeof CloseReason[keyof typeof CloseReason];
+
+/** What the reserved headers of an engine message say: why, and the OS error behind it. */
+export interface Why {
+  /** The `~reason` value, or undefined when the message carries none. */
+  reason: CloseReason | undefined;
+  /** The OS's name of the error (`~os_error`), when an OS call failed and the library knows the name. */
+  osError?: string;
+  /** The OS error number (`~os_errno`), when an OS call failed. */
+  osErrno?: number;
+}
+
+/** Anything with text headers that can be read by name (a `Message`'s `thdrs`). */
+interface HeaderSource {
+  readonly thdrs: { get(name: string): string | undefined };
+}
+
+/**
+ * Reads `~reason`, `~os_error` and `~os_errno` from a message the engine
+ * handed over (a `channel_closed` Signal, a failed Hello/WelcomeResponse).
+ *
+ * @example
+ * ```ts
+ * import { type Message, whyOf } from "./mod.ts";
+ * function explain(closed: Message): string {
+ *   const why = whyOf(closed);
+ *   return why.osError === undefined ? `${why.reason}` : `${why.reason} (${why.osError} ${why.osErrno})`;
+ * }
+ * ```
+ */
+export function whyOf(msg: HeaderSource): Why {
+  const reason = msg.thdrs.get(REASON_HEADER) as CloseReason | undefined;
+  const why: Why = { reason };
+  const name = msg.thdrs.get(OS_ERROR_HEADER);
+  const errno = msg.thdrs.get(OS_ERRNO_HEADER);
+  if (name !== undefined) why.osError = name;
+  if (errno !== undefined) why.osErrno = Number(errno);
+  return why;
+}

@@ -791,10 +791,14 @@ export class Engine {
     }
   }
 
-  /** Why a connection whose peer left is closed: what broke it, else whether Bye was said. */
+  /**
+   * Why a connection whose peer left is closed. After a Bye the peer's
+   * leaving is the expected end, even as a reset (the side that gets the
+   * ByeResponse closes abortively); otherwise what broke it, if anything did.
+   */
   #departure(ch: ConnectionChannel): Failure {
-    if (ch.failure !== null) return ch.failure;
-    return ch.peerSaidBye || ch.outbox.byeSent ? PEER_SAID_BYE : PEER_CLOSED;
+    if (ch.peerSaidBye || ch.outbox.byeSent) return PEER_SAID_BYE;
+    return ch.failure ?? PEER_CLOSED;
   }
 
   // ---- pool starvation (spec §12, [N10]) ----

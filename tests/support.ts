@@ -244,6 +244,8 @@ export async function eventually(
 
 /** Two engines (server and client), one group each, established over `t`. */
 export interface Pair extends Established {
+  rs: Reactor;
+  rc: Reactor;
   as: Ampe;
   ac: Ampe;
   gs: ChannelGroup;
@@ -260,7 +262,7 @@ export function withPair(
     const as = rs.ampe(), ac = rc.ampe();
     const gs = as.create(), gc = ac.create();
     const e = await establish(as, gs, ac, gc, await addresses(t));
-    await fn({ ...e, as, ac, gs, gc });
+    await fn({ ...e, rs, rc, as, ac, gs, gc });
   });
 }
 
