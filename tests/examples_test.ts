@@ -51,6 +51,15 @@ const EXPECTED: Record<string, RegExp[]> = {
     /^3 clients connected\nlistener and all connections closed$/m,
     /(^client: closed by the server\n){3}engine destroyed$/m,
   ],
+  "close_reasons.ts": [
+    /^server gone: Signal \| engine \| channelClosed .*\| peer_(reset \((WSA)?ECONN(RESET|ABORTED) \d+\)|closed)$/m,
+    /^port in use: WelcomeResponse \| engine \| listenFailed .*\| listen_failed \((WSA)?EADDRINUSE \d+\)$/m,
+    /^closed port: HelloResponse \| engine \| connectFailed .*\| connect_failed \((WSA)?ECONNREFUSED \d+\)$/m,
+    /^closed port: Signal \| engine \| channelClosed .*\| connect_failed \((WSA)?ECONNREFUSED \d+\)$/m,
+    // Without AF_UNIX (Wine) the path cannot even be tried: the reason says so.
+    /^not a socket: Signal \| engine \| channelClosed .*\| (listen_failed \(ENOTSOCK \d+\)|unsupported .*)$/m,
+    /^stats: 1 listening, 0 open, \d+ in, \d+ out, pool \d+ free 0 in use$/m,
+  ],
   "error_handling.ts": [
     /^post threw InvalidChannelNumber \(status invalidChannelNumber\)$/m,
     /^a handed-over message throws NullMessage$/m,
