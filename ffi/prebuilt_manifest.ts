@@ -14,7 +14,7 @@ export const PREBUILT_VERSION = "0.1.0";
 
 /** SHA-256 of the native sources every prebuilt library was built from. */
 export const PREBUILT_SOURCE_HASH =
-  "24d63d2fde0abf62160b767e075cc2d6cad7985666e57a74c2296079bb60bdbc";
+  "036fbc3b97b876ad41b323b58c69cff3a819ddf13f35a2ab911048c48d003533";
 
 /** One prebuilt library: its path under `ffi/prebuilt/` and the SHA-256 of its bytes. */
 export interface PrebuiltFile {
@@ -28,30 +28,30 @@ export interface PrebuiltFile {
 export const PREBUILT_FILES: Readonly<Record<string, PrebuiltFile>> = {
   "linux-x64-gnu": {
     file: "linux-x64-gnu/libtofu.so",
-    sha256: "6793c6490ebe129e35b1944bc452ef6db55ee554a14c6a0f49bc7daa4f359620",
+    sha256: "60df40213245120a78bde35bd8f1e82f3701b7f8302ce49f79e987f3a075eed9",
   },
   "linux-arm64-gnu": {
     file: "linux-arm64-gnu/libtofu.so",
-    sha256: "2fbb298472d9ef9f769f095dac724181c44b112404c9b86f990a0c7d4de3c2e8",
+    sha256: "631cb4798f645dcde7883e7b5b97a89e4f00137dafed18ca74fe3b04a78607f6",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libtofu.so",
-    sha256: "56d3cad9f360d5467f07694cfbcaf1cfbfda9771f7ca3d729d20df3628452f16",
+    sha256: "0cb7278b742115b3211354590e31ac88e6b9623c951ea808ab875d4dd874e677",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libtofu.so",
-    sha256: "62ee20b96d8580ed6983245fe675295db012367623f43ecb932999b627aa009d",
+    sha256: "fc01dbd45d559dd04c686d400bda2d00db017d013a4ca28a15e878f53dd737d0",
   },
   "darwin-x64": {
     file: "darwin-x64/libtofu.dylib",
-    sha256: "b6b207e4e33bf350083f14aa267e90da8585d6285c2a54b43a8d9478aec5eaf1",
+    sha256: "7d7d01092b75b6b17f7c861d01ea61a7a198d18accadc3abefffbb033dcfe72f",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libtofu.dylib",
-    sha256: "e19242f52d743bb2ddd0e0cc86c9a60062856cf445edb771b72a76f0b670f011",
+    sha256: "2094ff39cb6e76e665bc8c298bb51a35e2ecb976c849d72c0310694e1e5a7752",
   },
   "windows-x64": {
     file: "windows-x64/tofu.dll",
-    sha256: "dcee278285c26bd27e2edfe005acb191461cd26ee0363c5791649d54c3fcb1ef",
+    sha256: "f6f27142b962d5d29a0f713c1147eb2c8697a309ce53ed10f81abdaaecc51639",
   },
 };

@@ -35,17 +35,16 @@ static SOCKET open_blocking(int family) {
   return WSASocketW(family, SOCK_STREAM, 0, NULL, 0, WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
 }
 
-tofu_fd tofu_net_open(int family) {
-  SOCKET s = open_blocking(family);
-  if (s == INVALID_SOCKET) return INVALID_SOCKET;
-  if (set_nonblocking(s) < 0) {
-    int saved = WSAGetLastError();
-    closesocket(s);
-    WSASetLastError(saved);
-    return INVALID_SOCKET;
-  }
-  return s;
+/* s made non-blocking, or INVALID_SOCKET (s closed, the error kept) if that fails. */
+static SOCKET nonblocking_or_close(SOCKET s) {
+  if (s == INVALID_SOCKET || set_nonblocking(s) == 0) return s;
+  int saved = WSAGetLastError();
+  closesocket(s);
+  WSASetLastError(saved);
+  return INVALID_SOCKET;
 }
+
+tofu_fd tofu_net_open(int family) { return nonblocking_or_close(open_blocking(family)); }
 
 void tofu_net_close(tofu_fd fd) {
   if (fd != INVALID_SOCKET) closesocket(fd);
@@ -76,13 +75,7 @@ tofu_fd tofu_net_accept(tofu_fd listener) {
   SOCKET s = accept(listener, NULL, NULL);
   if (s == INVALID_SOCKET) return INVALID_SOCKET;
   (void)SetHandleInformation((HANDLE)s, HANDLE_FLAG_INHERIT, 0);
-  if (set_nonblocking(s) < 0) {
-    int saved = WSAGetLastError();
-    closesocket(s);
-    WSASetLastError(saved);
-    return INVALID_SOCKET;
-  }
-  return s;
+  return nonblocking_or_close(s);
 }
 
 int tofu_net_connect_pending(int os_error) {

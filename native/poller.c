@@ -88,6 +88,18 @@ static struct tofu_poller *acquire_poller(int32_t handle) {
   return (struct tofu_poller *)tofu_handle_acquire(handle, TOFU_KIND_POLLER);
 }
 
+/* Acquires a poller and a socket together: TOFU_OK, or TOFU_E_BADHANDLE with
+ * nothing held if either handle is stale. */
+static int32_t acquire_pair(int32_t poller, int32_t sock, struct tofu_poller **p,
+                            struct tofu_socket **s) {
+  *p = acquire_poller(poller);
+  if (*p == NULL) return TOFU_E_BADHANDLE;
+  *s = tofu_socket_acquire(sock);
+  if (*s != NULL) return TOFU_OK;
+  tofu_handle_release(&(*p)->base);
+  return TOFU_E_BADHANDLE;
+}
+
 TOFU_API int32_t tofu_poller_create(int32_t backend_id) {
   const struct tofu_backend *backend;
   int32_t code = resolve_backend(backend_id, &backend);
@@ -176,13 +188,9 @@ static int32_t add_registration(struct tofu_poller *p, struct tofu_socket *s, in
 /* Register and modify are one operation: set (token, interest) for s on p. */
 static int32_t set_interest(int32_t poller, int32_t sock, int32_t token, int32_t interest) {
   if ((interest & ~(TOFU_INTEREST_READ | TOFU_INTEREST_WRITE)) != 0) return TOFU_E_INVAL;
-  struct tofu_poller *p = acquire_poller(poller);
-  if (p == NULL) return TOFU_E_BADHANDLE;
-  struct tofu_socket *s = tofu_socket_acquire(sock);
-  if (s == NULL) {
-    tofu_handle_release(&p->base);
-    return TOFU_E_BADHANDLE;
-  }
+  struct tofu_poller *p;
+  struct tofu_socket *s;
+  if (acquire_pair(poller, sock, &p, &s) < 0) return TOFU_E_BADHANDLE;
   int32_t code;
   tofu_mutex_lock(&p->lock);
   if (s->poller == NULL) {
@@ -249,13 +257,9 @@ static void remove_registration(struct tofu_poller *p, struct tofu_socket *s) {
 }
 
 TOFU_API int32_t tofu_poller_unregister(int32_t poller, int32_t sock) {
-  struct tofu_poller *p = acquire_poller(poller);
-  if (p == NULL) return TOFU_E_BADHANDLE;
-  struct tofu_socket *s = tofu_socket_acquire(sock);
-  if (s == NULL) {
-    tofu_handle_release(&p->base);
-    return TOFU_E_BADHANDLE;
-  }
+  struct tofu_poller *p;
+  struct tofu_socket *s;
+  if (acquire_pair(poller, sock, &p, &s) < 0) return TOFU_E_BADHANDLE;
   tofu_mutex_lock(&p->lock);
   if (s->poller == p) remove_registration(p, s);
   tofu_mutex_unlock(&p->lock);

@@ -18,6 +18,7 @@ import { copyBytes, viewOf } from "./byte_buffer.ts";
 import type { MessageStore } from "./message_store.ts";
 import { encodeFrame, encodeFrameHead, frameSize } from "./wire.ts";
 import { OpCode } from "./opcode.ts";
+import { OPCODE_MASK } from "./proto.ts";
 import { Ring } from "./ring.ts";
 
 /** What a flush ended with. */
@@ -55,10 +56,6 @@ const GATHER_MIN_BODY = 1024;
 /** Buffers and pieces of one gather call (`TOFU_SENDV_SLOTS`, `TOFU_SENDV_MAX_SEGS`). */
 const SLOTS = 16;
 const MAX_SEGS = 64;
-
-function opCodeOf(store: MessageStore): number {
-  return store.proto & 0x0f;
-}
 
 /** Queue, in-flight frames and unsent bytes of one connection. */
 export class Outbox {
@@ -164,7 +161,7 @@ export class Outbox {
     if (this.#sentByeResponse) return -1;
     if (!this.#sentByeRequest) return this.queue.length > 0 ? 0 : -1;
     for (let i = 0; i < this.queue.length; i++) {
-      if (opCodeOf(this.queue.at(i)!) === OpCode.ByeResponse) return i;
+      if ((this.queue.at(i)!.proto & OPCODE_MASK) === OpCode.ByeResponse) return i;
     }
     return -1;
   }
@@ -204,7 +201,7 @@ export class Outbox {
       this.#encoded += size;
       this.#inFlight.push(store);
       this.#inFlightEnds.push(this.#encoded);
-      const op = opCodeOf(store);
+      const op = store.proto & OPCODE_MASK;
       if (op === OpCode.ByeRequest) this.#sentByeRequest = true;
       if (op === OpCode.ByeResponse) this.#sentByeResponse = true;
     }
