@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { Message } from "./message.ts";
+
 /** Reserved header: why the engine closed the channel or refused the request ({@linkcode CloseReason}). */
 export const REASON_HEADER = "~reason";
 /** Reserved header: the OS error behind a failure, as the OS names it (`ECONNREFUSED`, `WSAECONNREFUSED`). */
@@ -61,11 +63,6 @@ export interface Why {
   osErrno?: number;
 }
 
-/** Anything with text headers that can be read by name (a `Message`'s `thdrs`). */
-interface HeaderSource {
-  readonly thdrs: { get(name: string): string | undefined };
-}
-
 /**
  * Reads `~reason`, `~os_error` and `~os_errno` from a message the engine
  * handed over (a `channel_closed` Signal, a failed Hello/WelcomeResponse).
@@ -79,7 +76,7 @@ interface HeaderSource {
  * }
  * ```
  */
-export function whyOf(msg: HeaderSource): Why {
+export function whyOf(msg: Message): Why {
   const reason = msg.thdrs.get(REASON_HEADER) as CloseReason | undefined;
   const why: Why = { reason };
   const name = msg.thdrs.get(OS_ERROR_HEADER);

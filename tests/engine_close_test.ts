@@ -2,7 +2,15 @@
 import { describe as suite, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { type Ampe, AmpeStatus, type ChannelGroup, type Message, OpCode } from "../mod.ts";
+import {
+  type Ampe,
+  AmpeStatus,
+  type ChannelGroup,
+  CloseReason,
+  type Message,
+  OpCode,
+  whyOf,
+} from "../mod.ts";
 import { Interest, loadNative, NativeError } from "../ffi/mod.ts";
 import {
   addresses,
@@ -378,6 +386,7 @@ suite("a refused interest update", () => {
             const m = await recv(gc);
             if (m.bhdr.status === AmpeStatus.channelClosed) {
               expectMsg(m, { op: OpCode.Signal, origin: "E", ch: C, mid: H }, "channel_closed");
+              assert.equal(whyOf(m).reason, CloseReason.pollerFailed, "~reason");
               ac.put(m);
               break;
             }
