@@ -11,6 +11,7 @@ import type { MessageStore } from "./message_store.ts";
 import { type Message, wrapStore } from "./message.ts";
 import type { Channel, GroupSink } from "./channel.ts";
 import { ReceiveQueue } from "./receive_queue.ts";
+import type { PendingRequests } from "./pending_requests.ts";
 
 function groupClosed(): AmpeError {
   return new AmpeError(
@@ -29,6 +30,8 @@ export class GroupCore implements GroupSink {
   destroyed = false;
   /** The engine that owns this group (opaque here, to keep the layers apart). */
   readonly owner: unknown;
+  /** Requests awaiting a response (`ChannelGroup.request`); null while none is pending. */
+  awaiting: PendingRequests | null = null;
 
   constructor(owner: unknown) {
     this.owner = owner;
@@ -36,11 +39,13 @@ export class GroupCore implements GroupSink {
 
   /** Appends a message for the app. */
   deliver(store: MessageStore): void {
+    if (this.awaiting !== null && this.awaiting.claim(store)) return;
     this.queue.push(store);
   }
 
   /** Closes the queue: waiters reject with shutdownStarted; returns what was still queued. */
   closeQueue(): MessageStore[] {
+    this.awaiting?.shutdown();
     return this.queue.close();
   }
 }
