@@ -82,11 +82,11 @@ export class AmpeError extends Error {
    * Why the engine closed the channel or refused the request (`"peer_reset"`,
    * `"connect_failed"`…, the `~reason` header), when the failure came with one.
    */
-  readonly reason?: string;
+  declare readonly reason?: string;
   /** The OS error behind the failure as the OS names it (`"ECONNREFUSED"`), when known. */
-  readonly osError?: string;
+  declare readonly osError?: string;
   /** The OS error number behind the failure (`errno`, or the Windows error code), when known. */
-  readonly osErrno?: number;
+  declare readonly osErrno?: number;
 
   /**
    * Makes the error of a failure status.
