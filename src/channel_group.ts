@@ -78,7 +78,8 @@ export class ChannelGroup {
    * `tryReceive`, `receiveBatch` and `for await`. Any number of requests may
    * be pending at once, on one channel or many. A multi-part response
    * (`more` set) resolves with its first part; the later parts go to the
-   * queue.
+   * queue. (A server that answers a HelloRequest with another message id is
+   * not matched: its HelloResponse goes to the queue.)
    *
    * Refusals before anything is sent throw at once, like `post`, and the
    * caller keeps the message: the errors of `post`, an opCode that is not a

@@ -72,8 +72,8 @@ export interface RequestHost {
  * (`GroupCore.awaiting` is null).
  *
  * Matching, for a request with opCode `R` on channel `C` with id `M`:
- * - the first message on `C` with id `M`, opCode `echo(R)` and origin
- *   application (the peer's answer, or the engine's WelcomeResponse after a
+ * - the first message on `C` with id `M` and opCode `echo(R)` that is not a
+ *   failure (the peer's answer, or the engine's WelcomeResponse after a
  *   successful listen) resolves it; a multi-part answer (`more` set) resolves
  *   with its first part, the later parts go to the receive queue;
  * - the request itself handed back by the engine (origin engine, opCode `R`
@@ -192,15 +192,20 @@ export class PendingRequests {
     let entry = perChannel.get(store.midLo) ?? null;
     while (entry !== null) {
       if (entry.midHi === store.midHi) {
-        if (!fromEngine) {
-          if (op === entry.responseOp && store.status !== AmpeStatus.receiverUpdate) {
-            this.#remove(entry);
-            this.#finish(entry);
-            entry.resolve(wrapStore(store));
-            return true;
-          }
-        } else if (
-          store.status !== AmpeStatus.success && (op === entry.requestOp || op === entry.responseOp)
+        const status = store.status;
+        // The answer: from the peer (or the engine's WelcomeResponse after a listen, which keeps
+        // the application origin, spec §10.1); never what updateReceiver queued.
+        const answered = op === entry.responseOp &&
+          (fromEngine ? status === AmpeStatus.success : status !== AmpeStatus.receiverUpdate);
+        if (answered) {
+          this.#remove(entry);
+          this.#finish(entry);
+          entry.resolve(wrapStore(store));
+          return true;
+        }
+        if (
+          fromEngine && status !== AmpeStatus.success &&
+          (op === entry.requestOp || op === entry.responseOp)
         ) {
           this.#remove(entry);
           this.#returnedByEngine(entry, store);
