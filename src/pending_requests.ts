@@ -178,17 +178,15 @@ export class PendingRequests {
    * false if it goes on to the receive queue.
    */
   claim(store: MessageStore): boolean {
-    const perChannel = this.#byChannel.get(store.channelNumber);
-    if (perChannel === undefined) return false;
     const proto = store.proto;
     const op = proto & OPCODE_MASK;
     const fromEngine = (proto & ORIGIN_BIT) !== 0;
     if (op === OpCode.Signal) {
-      if (fromEngine && store.status === AmpeStatus.channelClosed) {
-        this.#channelClosed(store, perChannel);
-      }
+      if (fromEngine && store.status === AmpeStatus.channelClosed) this.#channelClosed(store);
       return false;
     }
+    const perChannel = this.#byChannel.get(store.channelNumber);
+    if (perChannel === undefined) return false;
     let entry = perChannel.get(store.midLo) ?? null;
     while (entry !== null) {
       if (entry.midHi === store.midHi) {
@@ -251,7 +249,8 @@ export class PendingRequests {
       while (last.next !== null) last = last.next;
       last.next = entry;
     }
-    if (this.count++ === 0) this.#host.awaiting = this;
+    this.count++;
+    this.#host.awaiting = this;
   }
 
   /** Unlinks `entry`; false if it was no longer pending. */
@@ -270,8 +269,17 @@ export class PendingRequests {
       prev.next = entry.next;
     }
     if (perChannel.size === 0) this.#byChannel.delete(entry.channel);
-    if (--this.count === 0) this.#host.awaiting = null;
+    this.count--;
+    this.#unhookIfIdle();
     return true;
+  }
+
+  /**
+   * Leaves the delivery path once nothing is pending and no handed-back
+   * request waits for the rest of its close bundle.
+   */
+  #unhookIfIdle(): void {
+    if (this.count === 0 && this.#returned.length === 0) this.#host.awaiting = null;
   }
 
   /** Stops the entry's timer and abort listener (it was just removed). */
@@ -294,15 +302,20 @@ export class PendingRequests {
     this.#release(store); // resets it: read first
     if (this.#returned.length === 0) queueMicrotask(this.#settleReturned);
     this.#returned.push(returned);
+    this.#host.awaiting = this; // to see the channel's final Signal
   }
 
-  #channelClosed(signal: MessageStore, perChannel: Map<number, Pending>): void {
-    const note = noteOf(signal);
+  #channelClosed(signal: MessageStore): void {
+    const channel = signal.channelNumber;
+    let note: FailureNote | null = null;
     for (const returned of this.#returned) {
-      if (returned.entry.channel === signal.channelNumber && returned.note.reason === undefined) {
-        returned.note = note;
+      if (returned.entry.channel === channel && returned.note.reason === undefined) {
+        returned.note = note ??= noteOf(signal);
       }
     }
+    const perChannel = this.#byChannel.get(channel);
+    if (perChannel === undefined) return;
+    note ??= noteOf(signal);
     for (const head of [...perChannel.values()]) {
       for (let entry: Pending | null = head; entry !== null; entry = entry.next) {
         this.#remove(entry);
@@ -316,6 +329,7 @@ export class PendingRequests {
     const returned = this.#returned;
     if (returned.length === 0) return;
     this.#returned = [];
+    this.#unhookIfIdle();
     for (const { entry, status, note } of returned) entry.reject(failure(entry, status, note));
   }
 }

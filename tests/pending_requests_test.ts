@@ -138,6 +138,36 @@ describe("pending requests: routing", () => {
     assert.match(e2.message, /message id 4\) on channel 7 got no response: the channel closed/);
   });
 
+  test("a lone request handed back still gets the reason of the Signal that follows it", async () => {
+    const { requests, host } = router();
+    const p = requests.send(request(21n), Infinity);
+    const rejected = rejection(p);
+    assert.equal(requests.claim(store(OpCode.Request, true, AmpeStatus.connectFailed, 21n)), true);
+    assert.equal(requests.count, 0);
+    assert.equal(host.awaiting, requests, "still routing: the close bundle is not over");
+    const signal = store(OpCode.Signal, true, AmpeStatus.channelClosed, 0n, [
+      [REASON_HEADER, CloseReason.connectFailed],
+      [OS_ERROR_HEADER, "ECONNREFUSED"],
+      [OS_ERRNO_HEADER, "111"],
+    ]);
+    assert.equal(requests.claim(signal), false);
+    const err = await rejected;
+    assert.equal(host.awaiting, null, "out of the delivery path once settled");
+    assert.equal(err.status, AmpeStatus.connectFailed);
+    assert.equal(err.reason, "connect_failed");
+    assert.equal(err.osError, "ECONNREFUSED");
+    assert.equal(err.osErrno, 111);
+  });
+
+  test("a successful listen resolves whatever the WelcomeResponse's origin", async () => {
+    for (const fromEngine of [false, true]) {
+      const { requests } = router();
+      const p = requests.send(request(31n, OpCode.WelcomeRequest), Infinity);
+      assert.equal(requests.claim(store(OpCode.WelcomeResponse, fromEngine, 0, 31n)), true);
+      assert.equal((await p).bhdr.proto.opCode, OpCode.WelcomeResponse);
+    }
+  });
+
   test("a failed listen rejects with the headers of the returned WelcomeResponse", async () => {
     const { requests } = router();
     const p = requests.send(request(11n, OpCode.WelcomeRequest), Infinity);
