@@ -102,7 +102,7 @@ export class ChannelGroup {
    *
    * @example
    * ```ts
-   * import { AmpeError, type ChannelGroup, type Message } from "./mod.ts";
+   * import { AmpeError, type ChannelGroup, type Message } from "@tofu/tofu";
    *
    * async function ask(client: ChannelGroup, request: Message): Promise<void> {
    *   request.body.append("2+2"); // request.bhdr.channelNumber is a connected channel

@@ -15,7 +15,12 @@ import { type Message, storeOf, wrapStore } from "./message.ts";
 import type { BinaryHeader } from "./binary_header.ts";
 import { readHeaders } from "./text_headers.ts";
 import { OPCODE_MASK, ORIGIN_BIT } from "./proto.ts";
-import { OS_ERRNO_HEADER, OS_ERROR_HEADER, REASON_HEADER } from "./close_reason.ts";
+import {
+  type CloseReason,
+  OS_ERRNO_HEADER,
+  OS_ERROR_HEADER,
+  REASON_HEADER,
+} from "./close_reason.ts";
 
 /** Options of `ChannelGroup.request`. */
 export interface RequestOptions {
@@ -29,7 +34,7 @@ export interface RequestOptions {
 
 /** What the engine said about a failure: the reserved headers of the message that reported it. */
 interface FailureNote {
-  reason: string | undefined;
+  reason: CloseReason | undefined;
   osError: string | undefined;
   osErrno: number | undefined;
 }
@@ -124,7 +129,20 @@ export class PendingRequests {
           "ByeRequest or WelcomeRequest (post other messages)",
       );
     }
+    // JavaScript callers can pass anything as the options.
+    if (opts !== undefined && (typeof opts !== "object" || opts === null)) {
+      throw new AmpeError(
+        AmpeStatus.notAllowed,
+        `Cannot send a request: the options must be an object, got ${String(opts)}`,
+      );
+    }
     const signal = opts?.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new AmpeError(
+        AmpeStatus.notAllowed,
+        `Cannot send a request: signal must be an AbortSignal, got ${typeof signal}`,
+      );
+    }
     if (signal?.aborted) {
       throw aborted(signal, "Cannot send a request: its signal is already aborted");
     }
@@ -344,7 +362,7 @@ function noteOf(store: MessageStore): FailureNote {
   if (store.headers.length === 0) return NO_NOTE;
   const note: FailureNote = { reason: undefined, osError: undefined, osErrno: undefined };
   for (const { name, value } of readHeaders(() => store.headers)) {
-    if (name === REASON_HEADER) note.reason ??= value;
+    if (name === REASON_HEADER) note.reason ??= value as CloseReason;
     else if (name === OS_ERROR_HEADER) note.osError ??= value;
     else if (name === OS_ERRNO_HEADER && note.osErrno === undefined) {
       const errno = Number(value);

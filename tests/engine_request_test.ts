@@ -241,6 +241,12 @@ for (const t of TRANSPORTS) {
             status: AmpeStatus.notAllowed,
           });
         }
+        for (const opts of [null, 5, { signal: "soon" }]) {
+          assert.throws(() => gc.request(m, RECV_MS, opts as never), {
+            name: "AmpeError",
+            status: AmpeStatus.notAllowed,
+          });
+        }
         const aborted = AbortSignal.abort(new Error("already"));
         assert.throws(() => gc.request(m, RECV_MS, { signal: aborted }), {
           name: "AmpeError",
