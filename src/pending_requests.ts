@@ -11,7 +11,7 @@ import { AmpeError } from "./ampe_error.ts";
 import { AmpeStatus, statusName } from "./status.ts";
 import { echo, isRequest, OpCode } from "./opcode.ts";
 import type { MessageStore } from "./message_store.ts";
-import { type Message, storeOf, wrapStore } from "./message.ts";
+import { Message, storeOf, wrapStore } from "./message.ts";
 import type { BinaryHeader } from "./binary_header.ts";
 import { readHeaders } from "./text_headers.ts";
 import { OPCODE_MASK, ORIGIN_BIT } from "./proto.ts";
@@ -62,6 +62,9 @@ interface Returned {
   readonly status: number;
   note: FailureNote;
 }
+
+/** The longest delay a timer takes. */
+const MAX_TIMER_MS = 0x7fffffff;
 
 const NO_NOTE: FailureNote = { reason: undefined, osError: undefined, osErrno: undefined };
 
@@ -121,6 +124,15 @@ export class PendingRequests {
         `Cannot send a request: timeout must be a number >= 0, got ${timeoutMs}`,
       );
     }
+    if (msg === null || msg === undefined) {
+      throw new AmpeError(AmpeStatus.nullMessage, "Cannot send a null request");
+    }
+    if (!(msg instanceof Message)) {
+      throw new AmpeError(
+        AmpeStatus.invalidMessage,
+        `Cannot send a request: expected a Message, got ${typeof msg}`,
+      );
+    }
     const op = storeOf(msg).proto & OPCODE_MASK;
     if (!isRequest(op)) {
       throw new AmpeError(
@@ -162,21 +174,25 @@ export class PendingRequests {
         onAbort: undefined,
         next: null,
       };
-      if (Number.isFinite(timeoutMs)) {
-        entry.timer = setTimeout(() => {
-          entry.timer = undefined;
-          if (this.#remove(entry)) {
-            this.#finish(entry);
-            reject(
-              new AmpeError(
-                AmpeStatus.processingFailed,
-                `${describe(entry)} got no response within ${timeoutMs} ms`,
-                { code: "Timeout" },
-              ),
-            );
-          }
-        }, timeoutMs);
-      }
+      const expire = () => {
+        entry.timer = undefined;
+        if (this.#remove(entry)) {
+          this.#finish(entry);
+          reject(
+            new AmpeError(
+              AmpeStatus.processingFailed,
+              `${describe(entry)} got no response within ${timeoutMs} ms`,
+              { code: "Timeout" },
+            ),
+          );
+        }
+      };
+      // Timers take at most 2^31 - 1 ms (a longer delay fires at once): wait in steps.
+      const arm = (ms: number) => {
+        const step = Math.min(ms, MAX_TIMER_MS);
+        entry.timer = setTimeout(ms > step ? () => arm(ms - step) : expire, step);
+      };
+      if (Number.isFinite(timeoutMs)) arm(timeoutMs);
       if (signal !== undefined) {
         entry.onAbort = () => {
           if (this.#remove(entry)) {

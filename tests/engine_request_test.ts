@@ -234,6 +234,11 @@ for (const t of TRANSPORTS) {
           assert.equal(m.body.text(), "not a request"); // still ours
           ac.put(m);
         }
+        for (
+          const [bad, status] of [[null, AmpeStatus.nullMessage], [{}, AmpeStatus.invalidMessage]]
+        ) {
+          assert.throws(() => gc.request(bad as never, RECV_MS), { name: "AmpeError", status });
+        }
         const m = message(ac, OpCode.Request, C, "kept");
         for (const bad of [-1, Number.NaN]) {
           assert.throws(() => gc.request(m, bad), {

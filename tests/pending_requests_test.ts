@@ -197,6 +197,15 @@ describe("pending requests: routing", () => {
     assert.match(err.message, /the channel closed$/);
   });
 
+  test("a timeout longer than a timer can take (2^31 ms) does not expire at once", async () => {
+    const { requests } = router();
+    const rejected = rejection(requests.send(request(41n), 3e9));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(requests.count, 1, "still pending after 50 ms");
+    requests.shutdown();
+    assert.equal((await rejected).status, AmpeStatus.shutdownStarted);
+  });
+
   test("shutdown rejects every pending request with shutdownStarted", async () => {
     const { requests, host } = router();
     const ps = [requests.send(request(1n), Infinity), requests.send(request(2n, 0, 8), 1000)];
