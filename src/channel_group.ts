@@ -83,9 +83,10 @@ export class ChannelGroup {
    *
    * Refusals before anything is sent throw at once, like `post`, and the
    * caller keeps the message: the errors of `post`, an opCode that is not a
-   * request (`invalidOpCode`), a timeout that is not a number >= 0
-   * (`notAllowed`), an already aborted signal (`processingFailed`, code
-   * `"Aborted"`). After the post the promise rejects with an `AmpeError`:
+   * request (`invalidOpCode`), a timeout that is not a number >= 0 or options
+   * that are not `{ signal?: AbortSignal }` (`notAllowed`), an already
+   * aborted signal (`processingFailed`, code `"Aborted"`). After the post the
+   * promise rejects with an `AmpeError`:
    * - the channel closed before the response came: `channelClosed`, with
    *   `reason`, `osError` and `osErrno` from the final `channel_closed`
    *   Signal's reserved headers when it has them (the Signal itself still

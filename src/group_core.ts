@@ -30,7 +30,10 @@ export class GroupCore implements GroupSink {
   destroyed = false;
   /** The engine that owns this group (opaque here, to keep the layers apart). */
   readonly owner: unknown;
-  /** Requests awaiting a response (`ChannelGroup.request`); null while none is pending. */
+  /**
+   * Requests awaiting a response (`ChannelGroup.request`); null while none is
+   * pending, so that delivery then costs this one check.
+   */
   awaiting: PendingRequests | null = null;
 
   constructor(owner: unknown) {
