@@ -44,6 +44,7 @@ export type { BackendName, Options } from "./src/reactor.ts";
 export { Ampe } from "./src/ampe.ts";
 export { ChannelGroup, WAIT_INFINITE, WAIT_SECOND } from "./src/channel_group.ts";
 export type { WaitReceiveOptions } from "./src/channel_group.ts";
+export type { RequestOptions } from "./src/pending_requests.ts";
 export { AllocationStrategy } from "./src/pool.ts";
 export { Message } from "./src/message.ts";
 export { BinaryHeader, ProtoFields } from "./src/binary_header.ts";

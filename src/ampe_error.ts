@@ -49,6 +49,12 @@ export interface AmpeErrorOptions {
   cause?: unknown;
   /** Overrides the default code (the Zig error name of the status), e.g. `"BadName"`. */
   code?: string;
+  /** Why the engine closed the channel or refused the request: a `~reason` header value. */
+  reason?: string;
+  /** The OS error behind the failure as the OS names it: a `~os_error` header value. */
+  osError?: string;
+  /** The OS error number behind the failure: the `~os_errno` header value. */
+  osErrno?: number;
 }
 
 /**
@@ -72,13 +78,22 @@ export class AmpeError extends Error {
   readonly status: AmpeStatus;
   /** The Zig error name of the status, or the finer code given by the thrower. */
   readonly code: string;
+  /**
+   * Why the engine closed the channel or refused the request (`"peer_reset"`,
+   * `"connect_failed"`…, the `~reason` header), when the failure came with one.
+   */
+  declare readonly reason?: string;
+  /** The OS error behind the failure as the OS names it (`"ECONNREFUSED"`), when known. */
+  declare readonly osError?: string;
+  /** The OS error number behind the failure (`errno`, or the Windows error code), when known. */
+  declare readonly osErrno?: number;
 
   /**
    * Makes the error of a failure status.
    *
    * @param status the failure's status; see {@linkcode AmpeStatus}
    * @param message what failed and with which value; defaults to a description of the status
-   * @param options `cause` and `code`
+   * @param options `cause`, `code`, and what the engine said about the failure
    */
   constructor(status: number, message?: string, options?: AmpeErrorOptions) {
     const normalized = rawToStatus(status);
@@ -88,6 +103,9 @@ export class AmpeError extends Error {
     );
     this.status = normalized;
     this.code = options?.code ?? errorName(normalized);
+    if (options?.reason !== undefined) this.reason = options.reason;
+    if (options?.osError !== undefined) this.osError = options.osError;
+    if (options?.osErrno !== undefined) this.osErrno = options.osErrno;
   }
 }
 

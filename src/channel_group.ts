@@ -13,6 +13,7 @@ import { engineSignal } from "./engine_messages.ts";
 import type { Engine } from "./engine.ts";
 import type { GroupCore } from "./group_core.ts";
 import type { GroupStats } from "./stats.ts";
+import { PendingRequests, type RequestOptions } from "./pending_requests.ts";
 
 /** Wait forever in `waitReceive`. */
 export const WAIT_INFINITE: number = Infinity;
@@ -47,6 +48,7 @@ export interface WaitReceiveOptions {
 export class ChannelGroup {
   readonly #engine: Engine;
   readonly #core: GroupCore;
+  #requests: PendingRequests | null = null;
 
   /** Made by `Ampe.create()`; not constructed directly. */
   constructor(engine: Engine, core: GroupCore) {
@@ -71,6 +73,65 @@ export class ChannelGroup {
    */
   post(msg: Message): BinaryHeader {
     return this.#engine.post(this.#core, msg);
+  }
+
+  /**
+   * Posts a request and resolves with its response: the first message on the
+   * same channel with the same message id and the answering opCode
+   * (Request → Response, HelloRequest → HelloResponse, ByeRequest →
+   * ByeResponse, WelcomeRequest → WelcomeResponse). That message is taken
+   * out of the group's delivery and handed to you here (it is yours: `put`
+   * it or post it); every other message, a Signal with the same id
+   * included, stays in the receive queue in order for `waitReceive`,
+   * `tryReceive`, `receiveBatch` and `for await`. Any number of requests may
+   * be pending at once, on one channel or many. A multi-part response
+   * (`more` set) resolves with its first part; the later parts go to the
+   * queue. (A server that answers a HelloRequest with another message id is
+   * not matched: its HelloResponse goes to the queue.)
+   *
+   * Refusals before anything is sent throw at once, like `post`, and the
+   * caller keeps the message: the errors of `post`, an opCode that is not a
+   * request (`invalidOpCode`), a timeout that is not a number >= 0 or options
+   * that are not `{ signal?: AbortSignal }` (`notAllowed`), an already
+   * aborted signal (`processingFailed`, code `"Aborted"`). After the post the
+   * promise rejects with an `AmpeError`:
+   * - the channel closed before the response came: `channelClosed`, with
+   *   `reason`, `osError` and `osErrno` from the final `channel_closed`
+   *   Signal's reserved headers when it has them (the Signal itself still
+   *   goes to the queue);
+   * - the engine handed the request back (unsent when the channel closed, a
+   *   failed connect or listen): the status it came back with, the same
+   *   fields; the returned message goes back to the pool;
+   * - no response within `timeoutMs` milliseconds (`WAIT_INFINITE`: no
+   *   limit): `processingFailed`, code `"Timeout"`;
+   * - aborted through `opts.signal`: `processingFailed`, code `"Aborted"`,
+   *   `cause` = the signal's reason;
+   * - the group or engine was destroyed: `shutdownStarted`.
+   * A response that comes after a timeout or abort goes to the receive queue.
+   *
+   * @example
+   * ```ts
+   * import { AmpeError, type ChannelGroup, type Message } from "@tofu/tofu";
+   *
+   * async function ask(client: ChannelGroup, request: Message): Promise<void> {
+   *   request.body.append("2+2"); // request.bhdr.channelNumber is a connected channel
+   *   try {
+   *     const response = await client.request(request, 5000);
+   *     console.log(response.body.text()); // "4"
+   *   } catch (err) {
+   *     if (!(err instanceof AmpeError)) throw err;
+   *     console.log(err.code, err.reason ?? ""); // e.g. "ChannelClosed peer_closed"
+   *   }
+   * }
+   * ```
+   */
+  request(msg: Message, timeoutMs: number, opts?: RequestOptions): Promise<Message> {
+    this.#requests ??= new PendingRequests(
+      this.#core,
+      (m) => this.#engine.post(this.#core, m),
+      (store) => this.#engine.pool.put(store),
+    );
+    return this.#requests.send(msg, timeoutMs, opts);
   }
 
   /**

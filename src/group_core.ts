@@ -12,6 +12,7 @@ import { type Message, wrapStore } from "./message.ts";
 import { type Channel, ChannelKind, ChannelState, type ConnectionChannel } from "./channel.ts";
 import { ReceiveQueue } from "./receive_queue.ts";
 import { type GroupStats, Traffic } from "./stats.ts";
+import type { PendingRequests } from "./pending_requests.ts";
 
 function groupClosed(): AmpeError {
   return new AmpeError(
@@ -32,14 +33,21 @@ export class GroupCore {
   readonly closedTraffic: Traffic = new Traffic();
   /** `pool_empty` Signals sent to this group. */
   poolEmptyNotices = 0;
+  /**
+   * Requests awaiting a response (`ChannelGroup.request`); null while none is
+   * pending, so that delivery then costs this one check.
+   */
+  awaiting: PendingRequests | null = null;
 
   /** Appends a message for the app. */
   deliver(store: MessageStore): void {
+    if (this.awaiting !== null && this.awaiting.claim(store)) return;
     this.queue.push(store);
   }
 
   /** Closes the queue: waiters reject with shutdownStarted; returns what was still queued. */
   closeQueue(): MessageStore[] {
+    this.awaiting?.shutdown();
     return this.queue.close();
   }
 

@@ -7,6 +7,9 @@
 
 import { Ring } from "./ring.ts";
 
+/** The longest delay timers take (2^31 - 1 ms); a longer one fires at once. */
+export const MAX_TIMER_MS = 0x7fffffff;
+
 /** A pending `take`: settled by a push, by its deadline, by its abort signal or by close. */
 interface Waiter<U> {
   resolve(value: U | null): void;
@@ -134,8 +137,10 @@ export class ReceiveQueue<T, U> {
   #arm(deadline: number): void {
     this.#disarm();
     this.#timerAt = deadline;
-    // A timer that fires a little early finds nothing due and re-arms for the rest.
-    this.#timer = setTimeout(this.#onTimer, Math.max(0, Math.ceil(deadline - performance.now())));
+    // A timer that fires early (a little, or a deadline beyond the longest
+    // delay a timer takes) finds nothing due and re-arms for the rest.
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, Math.ceil(deadline - performance.now())));
+    this.#timer = setTimeout(this.#onTimer, delay);
   }
 
   #disarm(): void {

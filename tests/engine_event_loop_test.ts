@@ -449,3 +449,30 @@ suite("event loop", () => {
     });
   }
 });
+
+suite("long waits", () => {
+  test("a wait longer than the longest timer delay arms one timer, not one per millisecond", async () => {
+    await withEngines([{}], async (rtr) => {
+      const ampe = rtr.ampe(), g = ampe.create();
+      const realSetTimeout = globalThis.setTimeout;
+      const delays: number[] = [];
+      // Counts the timers armed meanwhile; each still runs as the runtime's own.
+      globalThis.setTimeout = ((fn: () => void, ms?: number) => {
+        delays.push(ms ?? 0);
+        return realSetTimeout(fn, ms);
+      }) as typeof setTimeout;
+      let waiting: Promise<unknown>;
+      try {
+        waiting = g.waitReceive(2 ** 31 + 60_000);
+        await new Promise((resolve) => realSetTimeout(resolve, 100));
+      } finally {
+        globalThis.setTimeout = realSetTimeout;
+      }
+      assert.ok(delays.length <= 2, `timers armed in 100 ms: ${delays.join(", ")}`);
+      g.updateReceiver();
+      const m = await waiting;
+      assert.ok(m !== null, "the wait still ends with a message");
+      ampe.put(m as Parameters<typeof ampe.put>[0]);
+    });
+  });
+});

@@ -27,6 +27,12 @@ const EXPECTED: Record<string, RegExp[]> = {
     /^client <- Signal \| engine \| channelClosed/m,
     /^server <- Signal \| engine \| channelClosed/m,
   ],
+  "request_await.ts": [
+    /^answers: 2\+2=4, 3\*3=9$/m,
+    /^still queued: Signal \| app \| success .*"news"$/m,
+    /^timed out: Timeout \(processingFailed\)$/m,
+    /^server gone: ChannelClosed( \(reason [a-z_]+\))?$/m,
+  ],
   "signals_progress.ts": [
     /^progress 25%\nprogress 50%\nprogress 75%\ndone: render the movie$/m,
   ],
