@@ -6,6 +6,7 @@
  */
 
 import { AmpeStatus, errorName, rawToStatus } from "./status.ts";
+import type { CloseReason } from "./close_reason.ts";
 
 // Default messages, index = status value.
 const DEFAULT_MESSAGES: readonly string[] = [
@@ -50,7 +51,7 @@ export interface AmpeErrorOptions {
   /** Overrides the default code (the Zig error name of the status), e.g. `"BadName"`. */
   code?: string;
   /** Why the engine closed the channel or refused the request: a `~reason` header value. */
-  reason?: string;
+  reason?: CloseReason;
   /** The OS error behind the failure as the OS names it: a `~os_error` header value. */
   osError?: string;
   /** The OS error number behind the failure: the `~os_errno` header value. */
@@ -82,7 +83,7 @@ export class AmpeError extends Error {
    * Why the engine closed the channel or refused the request (`"peer_reset"`,
    * `"connect_failed"`…, the `~reason` header), when the failure came with one.
    */
-  declare readonly reason?: string;
+  declare readonly reason?: CloseReason;
   /** The OS error behind the failure as the OS names it (`"ECONNREFUSED"`), when known. */
   declare readonly osError?: string;
   /** The OS error number behind the failure (`errno`, or the Windows error code), when known. */

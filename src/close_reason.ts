@@ -7,7 +7,9 @@
  * @module
  */
 
-import type { Message } from "./message.ts";
+import { type Message, storeOf } from "./message.ts";
+import type { MessageStore } from "./message_store.ts";
+import { readHeaders } from "./text_headers.ts";
 
 /** Reserved header: why the engine closed the channel or refused the request ({@linkcode CloseReason}). */
 export const REASON_HEADER = "~reason";
@@ -77,11 +79,20 @@ export interface Why {
  * ```
  */
 export function whyOf(msg: Message): Why {
-  const reason = msg.thdrs.get(REASON_HEADER) as CloseReason | undefined;
-  const why: Why = { reason };
-  const name = msg.thdrs.get(OS_ERROR_HEADER);
-  const errno = msg.thdrs.get(OS_ERRNO_HEADER);
-  if (name !== undefined) why.osError = name;
-  if (errno !== undefined) why.osErrno = Number(errno);
+  return whyOfStore(storeOf(msg));
+}
+
+/** `whyOf` for a stored message (the engine side). */
+export function whyOfStore(store: MessageStore): Why {
+  const why: Why = { reason: undefined };
+  if (store.headers.length === 0) return why;
+  for (const { name, value } of readHeaders(() => store.headers)) {
+    if (name === REASON_HEADER) why.reason ??= value as CloseReason;
+    else if (name === OS_ERROR_HEADER) why.osError ??= value;
+    else if (name === OS_ERRNO_HEADER && why.osErrno === undefined) {
+      const errno = Number(value);
+      if (value !== "" && Number.isInteger(errno)) why.osErrno = errno;
+    }
+  }
   return why;
 }

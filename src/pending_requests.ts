@@ -13,15 +13,9 @@ import { echo, isRequest, OpCode } from "./opcode.ts";
 import type { MessageStore } from "./message_store.ts";
 import { Message, storeOf, wrapStore } from "./message.ts";
 import type { BinaryHeader } from "./binary_header.ts";
-import { readHeaders } from "./text_headers.ts";
 import { MAX_TIMER_MS } from "./receive_queue.ts";
 import { OPCODE_MASK, ORIGIN_BIT } from "./proto.ts";
-import {
-  type CloseReason,
-  OS_ERRNO_HEADER,
-  OS_ERROR_HEADER,
-  REASON_HEADER,
-} from "./close_reason.ts";
+import { type Why, whyOfStore } from "./close_reason.ts";
 
 /** Options of `ChannelGroup.request`. */
 export interface RequestOptions {
@@ -34,12 +28,6 @@ export interface RequestOptions {
 }
 
 /** What the engine said about a failure: the reserved headers of the message that reported it. */
-interface FailureNote {
-  reason: CloseReason | undefined;
-  osError: string | undefined;
-  osErrno: number | undefined;
-}
-
 /** One request awaiting its response. */
 interface Pending {
   readonly channel: number;
@@ -61,10 +49,8 @@ interface Pending {
 interface Returned {
   readonly entry: Pending;
   readonly status: number;
-  note: FailureNote;
+  note: Why;
 }
-
-const NO_NOTE: FailureNote = { reason: undefined, osError: undefined, osErrno: undefined };
 
 /** Where the delivery hook lives: the group's engine side (`GroupCore.awaiting`). */
 export interface RequestHost {
@@ -330,7 +316,7 @@ export class PendingRequests {
    */
   #returnedByEngine(entry: Pending, store: MessageStore): void {
     this.#finish(entry);
-    const returned: Returned = { entry, status: store.status, note: noteOf(store) };
+    const returned: Returned = { entry, status: store.status, note: whyOfStore(store) };
     this.#release(store); // resets it: read first
     if (this.#returned.length === 0) queueMicrotask(this.#settleReturned);
     this.#returned.push(returned);
@@ -339,15 +325,15 @@ export class PendingRequests {
 
   #channelClosed(signal: MessageStore): void {
     const channel = signal.channelNumber;
-    let note: FailureNote | null = null;
+    let note: Why | null = null;
     for (const returned of this.#returned) {
       if (returned.entry.channel === channel && returned.note.reason === undefined) {
-        returned.note = note ??= noteOf(signal);
+        returned.note = note ??= whyOfStore(signal);
       }
     }
     const perChannel = this.#byChannel.get(channel);
     if (perChannel === undefined) return;
-    note ??= noteOf(signal);
+    note ??= whyOfStore(signal);
     for (const head of [...perChannel.values()]) {
       for (let entry: Pending | null = head; entry !== null; entry = entry.next) {
         this.#remove(entry);
@@ -372,21 +358,8 @@ function describe(entry: Pending): string {
 }
 
 /** The reserved failure headers of a message the engine made. */
-function noteOf(store: MessageStore): FailureNote {
-  if (store.headers.length === 0) return NO_NOTE;
-  const note: FailureNote = { reason: undefined, osError: undefined, osErrno: undefined };
-  for (const { name, value } of readHeaders(() => store.headers)) {
-    if (name === REASON_HEADER) note.reason ??= value as CloseReason;
-    else if (name === OS_ERROR_HEADER) note.osError ??= value;
-    else if (name === OS_ERRNO_HEADER && note.osErrno === undefined) {
-      const errno = Number(value);
-      if (value !== "" && Number.isInteger(errno)) note.osErrno = errno;
-    }
-  }
-  return note;
-}
 
-function failure(entry: Pending, status: number, note: FailureNote): AmpeError {
+function failure(entry: Pending, status: number, note: Why): AmpeError {
   const what = status === AmpeStatus.channelClosed
     ? "got no response: the channel closed"
     : `came back from the engine with status ${statusName(status)}`;
