@@ -49,9 +49,9 @@ async function tell(what: string, request: Message): Promise<void> {
   }
 }
 
-// A server that goes away without a Bye: here its engine is destroyed, which
-// resets its connections. (A killed process ends them orderly instead, unless
-// data was left unread: then peer_closed.)
+// A server that goes away without a Bye: here its engine is destroyed. Like a
+// killed tofu process, it resets its connections: peer_reset (Wine closes
+// them orderly instead: peer_closed).
 {
   await using server = await Reactor.create();
   const serverAmpe = server.ampe();

@@ -28,9 +28,13 @@ export const OS_ERRNO_HEADER = "~os_errno";
  * ```
  */
 export const CloseReason = {
-  /** The peer closed its end without a Bye (its process ended, or it closed the socket). */
+  /** The peer ended the connection orderly without a Bye (it closed its socket, or a process that does not reset its sockets ended). */
   peerClosed: "peer_closed",
-  /** The connection broke: reset by the peer, or a send or receive failed. */
+  /**
+   * The connection broke: reset by the peer, or a send or receive failed. A
+   * tofu peer whose process is killed, or whose engine is destroyed, resets
+   * its connections (it closes abortively).
+   */
   peerReset: "peer_reset",
   /** A ByeRequest / ByeResponse exchange ended the channel. */
   bye: "bye",

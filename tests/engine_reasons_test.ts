@@ -132,7 +132,7 @@ for (const t of TRANSPORTS) {
 }
 
 suite("close reasons: peers that go away, refusals, addresses", () => {
-  test("a peer that closes without Bye (as a killed process does): peer_closed", async () => {
+  test("a peer that ends the connection orderly without Bye: peer_closed", async () => {
     const peer = await rawServer((sock) => sock.end());
     try {
       await withEngines([{}], async (rtr) => {
