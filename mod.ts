@@ -11,8 +11,9 @@
  * @example
  * ```ts
  * import {
- *   AllocationStrategy, OpCode, Reactor, TCPClientAddress, TCPServerAddress, findFreeTcpPort,
+ *   AllocationStrategy, OpCode, Reactor, TCPClientAddress, TCPServerAddress,
  * } from "./mod.ts";
+ * import { findFreeTcpPort } from "./testing.ts";
  *
  * await using rtr = await Reactor.create();
  * const ampe = rtr.ampe();
@@ -79,4 +80,3 @@ export {
 } from "./src/address.ts";
 export { LISTENING_ON } from "./src/engine.ts";
 export { HEADER_SIZE, MAX_FRAME_SIZE } from "./src/wire.ts";
-export { findFreeTcpPort, tempUdsPath } from "./src/test_helpers.ts";

@@ -36,9 +36,11 @@ check "npm pack builds dist/ and makes a tarball" test "$pack_status" -eq 0 -a -
 listing="$(tar -tzf "$tarball")"
 unpacked="$(tar -xOzf "$tarball" | wc -c)"
 echo "npm tarball: $(basename "$tarball"): $(stat -c %s "$tarball") bytes packed, $unpacked bytes unpacked, $(wc -l <<<"$listing") files"
-check "the tarball holds the JavaScript, the declarations and the runtime entries" \
+check "the tarball holds the JavaScript, the declarations, the runtime entries and testing" \
   bash -c "grep -qx package/dist/mod.js <<<'$listing' && grep -qx package/dist/mod.d.ts <<<'$listing' &&
-    grep -qx package/dist/bun.js <<<'$listing' && grep -qx package/dist/node.js <<<'$listing'"
+    grep -qx package/dist/bun.js <<<'$listing' && grep -qx package/dist/node.js <<<'$listing' &&
+    grep -qx package/dist/testing.js <<<'$listing' && grep -qx package/dist/testing.d.ts <<<'$listing' &&
+    grep -qx package/dist/testing_bun.js <<<'$listing'"
 check "the tarball holds the prebuilt library of every target" \
   test "$(grep -cE '^package/dist/ffi/prebuilt/[^/]+/(libtofu\.(so|dylib)|tofu\.dll)$' <<<"$listing")" -eq 7
 check "the tarball holds no TypeScript sources, tests or native sources" \

@@ -20,8 +20,8 @@ check "deno publish --dry-run prints no warning" bash -c "! grep -vqE \
   '^(Check .*|   file://.*|Simulating publish of .*|Checking for slow types in the public API\.\.\.|Success Dry run complete)$' \
   '$work/publish.log'"
 files="$(grep -E '^   file://' "$work/publish.log" | sed -E "s#^   file://$clone/##")"
-check "the JSR package holds mod.ts and the TypeScript sources" \
-  bash -c "grep -q '^mod.ts ' <<<'$files' && grep -q '^src/engine.ts ' <<<'$files' && grep -q '^ffi/loader.ts ' <<<'$files'"
+check "the JSR package holds mod.ts, testing.ts and the TypeScript sources" \
+  bash -c "grep -q '^mod.ts ' <<<'$files' && grep -q '^testing.ts ' <<<'$files' && grep -q '^src/engine.ts ' <<<'$files' && grep -q '^ffi/loader.ts ' <<<'$files'"
 check "the JSR package holds the prebuilt library of every target" \
   test "$(grep -cE '^ffi/prebuilt/[^/]+/(libtofu\.(so|dylib)|tofu\.dll) ' <<<"$files")" -eq 7
 check "the JSR package holds the LICENSE" grep -q '^LICENSE ' <<<"$files"

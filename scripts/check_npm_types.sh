@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Checks the declarations of the packed npm tarball (scripts/check_fresh_clone.sh) as a TypeScript
 # user meets them: in a fresh `bun init` project (strict tsconfig) with the tarball added and
-# examples/request_response.ts importing `tofu-js`, the project's own `tsc --noEmit` passes, also
+# examples/request_response.ts importing `tofu-js` and `tofu-js/testing`, the project's own `tsc --noEmit` passes, also
 # with skipLibCheck off (the declarations need no Deno or Bun types); a deliberate type error
-# against the package's API is reported, so the types are really read. Prints `N passed, M failed`.
+# against each entry's API is reported, so the types are really read. Prints `N passed, M failed`.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/package_common.sh"
 
@@ -36,8 +36,12 @@ check "tsc --noEmit passes with moduleResolution nodenext too" test "$status" -e
 check "no error names Deno or Bun globals" bash -c "! grep -qE \"Cannot find name '(Deno|Bun)'\" '$work/tsc.log' '$work/tsc_lib.log' '$work/tsc_node.log'"
 
 printf 'import { Reactor } from "tofu-js";\nconst engine: number = await Reactor.create();\n' >"$app/wrong.ts"
+printf 'import { findFreeTcpPort } from "tofu-js/testing";\nconst port: string = await findFreeTcpPort();\n' \
+  >"$app/wrong_testing.ts"
 (cd "$app" && as_user "$tsc" --noEmit) >"$work/wrong.log" 2>&1
 cat "$work/wrong.log"
 check "a type error against tofu-js's API is reported" \
   grep -q "wrong.ts.*Type 'Reactor' is not assignable to type 'number'" "$work/wrong.log"
+check "a type error against tofu-js/testing's API is reported" \
+  grep -q "wrong_testing.ts.*Type 'number' is not assignable to type 'string'" "$work/wrong.log"
 finish npm-types

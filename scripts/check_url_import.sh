@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks the Deno URL import as a new user meets it: the repository is served over HTTP on
 # 127.0.0.1 and, from an empty directory with a fresh DENO_DIR, `deno run` runs
-# examples/request_response.ts by URL, so its ../mod.ts import and the native library come over
+# examples/request_response.ts by URL, so its ../mod.ts and ../testing.ts imports and the native library come over
 # HTTP, and it exchanges a request and a response. Then:
 #   - the same example again with the server stopped: the library comes from the cache, offline;
 #   - without --allow-net and --allow-write: the error names exactly those flags;
@@ -60,7 +60,7 @@ exchanged() { # exchanged LOG
 }
 
 # The user runs the example by URL from an empty directory: no config, no install step. Being a
-# remote module, every relative import of it (../mod.ts, ./pair.ts) comes over HTTP too.
+# remote module, every relative import of it (../mod.ts, ../testing.ts, ./pair.ts) comes over HTTP too.
 run_user() { # run_user DENO_DIR LOG [extra deno flags...]
   local cache="$1" log="$2"
   shift 2
@@ -131,7 +131,7 @@ check "the cached library is unchanged" test "$(sha256sum "$library" | cut -d' '
 # 4. A corrupted library on the server: a checksum error, nothing cached.
 site="$work/site"
 mkdir -p "$site"
-cp -r "$root/mod.ts" "$root/src" "$root/ffi" "$root/examples" "$site/"
+cp -r "$root/mod.ts" "$root/testing.ts" "$root/src" "$root/ffi" "$root/examples" "$site/"
 for lib in "$site"/ffi/prebuilt/*/*tofu*; do printf 'corrupt' >>"$lib"; done
 start_server "$site"
 cache="$work/deno_dir_corrupt"

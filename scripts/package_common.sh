@@ -60,14 +60,20 @@ package_tarball() {
 }
 
 # Copies examples/request_response.ts and examples/pair.ts into DIR, importing SPECIFIER instead of
-# ../mod.ts; nothing else changes. copy_example DIR SPECIFIER
+# ../mod.ts and SPECIFIER/testing instead of ../testing.ts (the package's two entries); nothing
+# else changes. copy_example DIR SPECIFIER
 copy_example() {
   local file
   for file in request_response.ts pair.ts; do
-    sed "s#from \"\\.\\./mod\\.ts\"#from \"$2\"#" "$root/examples/$file" >"$1/$file"
+    sed -e "s#from \"\\.\\./mod\\.ts\"#from \"$2\"#" \
+      -e "s#from \"\\.\\./testing\\.ts\"#from \"$2/testing\"#" "$root/examples/$file" >"$1/$file"
   done
+  if ! grep -q "from \"$2/testing\"" "$1/request_response.ts"; then
+    echo "the example does not import the testing entry $2/testing"
+    exit 2
+  fi
   if grep -nE 'from "\.\./' "$1/request_response.ts" "$1/pair.ts"; then
-    echo "the example imports more than ../mod.ts from the repository (above)"
+    echo "the example imports more than ../mod.ts and ../testing.ts from the repository (above)"
     exit 2
   fi
 }

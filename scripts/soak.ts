@@ -32,16 +32,15 @@ import {
   type Ampe,
   AmpeStatus,
   type ChannelGroup,
-  findFreeTcpPort,
   type Message,
   OpCode,
   Reactor,
   TCPClientAddress,
   TCPServerAddress,
-  tempUdsPath,
   UDSClientAddress,
   UDSServerAddress,
 } from "../mod.ts";
+import { findFreeTcpPort, tempUdsPath } from "../testing.ts";
 import {
   collectGarbage,
   fdCount,

@@ -6,12 +6,11 @@ import { existsSync, rmSync } from "node:fs";
 import {
   AllocationStrategy,
   AmpeStatus,
-  findFreeTcpPort,
   OpCode,
   TCPClientAddress,
-  tempUdsPath,
   UDSClientAddress,
 } from "../mod.ts";
+import { findFreeTcpPort, tempUdsPath } from "../testing.ts";
 import {
   accept,
   addresses,

@@ -12,10 +12,10 @@ import {
   OpCode,
   TCPClientAddress,
   TCPServerAddress,
-  tempUdsPath,
   UDSClientAddress,
   UDSServerAddress,
 } from "../mod.ts";
+import { tempUdsPath } from "../testing.ts";
 import {
   accept,
   addresses,

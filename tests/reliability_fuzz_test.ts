@@ -13,10 +13,10 @@ import {
   type Ampe,
   AmpeStatus,
   type ChannelGroup,
-  findFreeTcpPort,
   type Message,
   OpCode,
 } from "../mod.ts";
+import { findFreeTcpPort } from "../testing.ts";
 import { addresses, expectMsg, listen, recv, withEngines } from "./support.ts";
 import { checkStream, expectedOutcome, Rng, runFuzz } from "./fixtures/rel_fuzz.ts";
 import {

@@ -10,7 +10,6 @@ import {
   type Ampe,
   AmpeStatus,
   type ChannelGroup,
-  findFreeTcpPort,
   type Message,
   OpCode,
   type Options,
@@ -18,10 +17,10 @@ import {
   statusName,
   TCPClientAddress,
   TCPServerAddress,
-  tempUdsPath,
   UDSClientAddress,
   UDSServerAddress,
 } from "../mod.ts";
+import { findFreeTcpPort, tempUdsPath } from "../testing.ts";
 
 /** Transports every data scenario runs over. */
 export const TRANSPORTS = ["tcp", "uds"] as const;

@@ -1,6 +1,31 @@
 /**
- * Helpers for tests and examples: a free TCP port and a fresh UDS path
- * (spec §14, scenarios S-110 and S-111).
+ * Helpers for tests and examples, kept out of the main entry: a TCP port that
+ * is free to listen on and a fresh Unix domain socket path (spec §14,
+ * scenarios S-110 and S-111).
+ *
+ * Import them from the `testing` entry of the package: `@tofu/tofu/testing`
+ * on JSR, `tofu-js/testing` on npm, or `testing.ts` beside `mod.ts` for a URL
+ * import.
+ *
+ * @example
+ * ```ts
+ * import { AllocationStrategy, Reactor, TCPServerAddress, UDSServerAddress } from "./mod.ts";
+ * import { findFreeTcpPort, tempUdsPath } from "./testing.ts";
+ *
+ * await using rtr = await Reactor.create();
+ * const ampe = rtr.ampe();
+ * const server = ampe.create();
+ *
+ * const tcp = ampe.get(AllocationStrategy.always)!;
+ * new TCPServerAddress("127.0.0.1", await findFreeTcpPort()).format(tcp);
+ * server.post(tcp);
+ * ampe.put(await server.waitReceive(1000)); // WelcomeResponse: listening on TCP
+ *
+ * const uds = ampe.get(AllocationStrategy.always)!;
+ * new UDSServerAddress(tempUdsPath()).format(uds);
+ * server.post(uds);
+ * ampe.put(await server.waitReceive(1000)); // WelcomeResponse: listening on the path
+ * ```
  *
  * @module
  */
@@ -8,10 +33,10 @@
 import process from "node:process";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { AmpeError } from "./ampe_error.ts";
-import { readEnv } from "./env.ts";
-import { AmpeStatus } from "./status.ts";
-import { loadNativeAsync } from "./native_port.ts";
+import { AmpeError } from "./src/ampe_error.ts";
+import { readEnv } from "./src/env.ts";
+import { AmpeStatus } from "./src/status.ts";
+import { loadNativeAsync } from "./src/native_port.ts";
 
 const ANY_IPV4 = new TextEncoder().encode("0.0.0.0");
 /** One counter per process, even if this module is loaded more than once. */
