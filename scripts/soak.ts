@@ -43,13 +43,13 @@ import {
 import { findFreeTcpPort, tempUdsPath } from "../testing.ts";
 import {
   collectGarbage,
-  fdCount,
   nativeHandleCount,
+  openFds,
   rssBytes,
   runtimeName,
-  sleep,
-  socketCount,
-} from "../tests/fixtures/rel_wire.ts";
+  SOCKET_FDS,
+} from "../tests/_support/resources.ts";
+import { sleep } from "../tests/_support/wait.ts";
 
 interface Args {
   seconds: number;
@@ -292,8 +292,8 @@ try {
       t: (now - started) / 1000,
       rss: rssBytes(),
       heap: process.memoryUsage().heapUsed,
-      fds: fdCount(),
-      sockets: socketCount(),
+      fds: openFds(),
+      sockets: openFds(SOCKET_FDS),
       handles: nativeHandleCount(),
       perSecond: ((counter.n - lastCount) * 2) / ((now - lastAt) / 1000),
     };

@@ -24,8 +24,8 @@ import {
   recv,
   TRANSPORTS,
   withEngines,
-} from "./support.ts";
-import { skipFor, UDS_SKIP } from "./host_checks.ts";
+} from "./_support/scenario.ts";
+import { skipFor, UDS_SKIP } from "./_support/host.ts";
 
 suite("connect", () => {
   for (const t of TRANSPORTS) {

@@ -10,7 +10,7 @@ import { readdirSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
-import { UDS_SKIP } from "./host_checks.ts";
+import { UDS_SKIP } from "./_support/host.ts";
 
 const EXAMPLES = fileURLToPath(new URL("../examples/", import.meta.url));
 const LIMIT_MS = 30_000;

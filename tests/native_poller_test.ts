@@ -12,7 +12,8 @@ import { join } from "node:path";
 import process from "node:process";
 import { pathToFileURL } from "node:url";
 import { BackendId, Interest, NativeError } from "../ffi/mod.ts";
-import { enc, leakFree, LOOPBACK, native, Scope, sleep, until } from "./native_support.ts";
+import { enc, leakFree, LOOPBACK, native, Scope } from "./_support/native.ts";
+import { sleep, until } from "./_support/wait.ts";
 
 /** Far longer than anything here takes; a wait that hits it means "nothing happened". */
 const LONG_MS = 10_000;

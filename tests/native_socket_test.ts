@@ -9,8 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { BackendId, NativeError } from "../ffi/mod.ts";
-import { enc, leakFree, LOOPBACK, native, Scope, until } from "./native_support.ts";
-import { abortiveCloseSkip, UDS_SKIP } from "./host_checks.ts";
+import { enc, leakFree, LOOPBACK, native, Scope } from "./_support/native.ts";
+import { abortiveCloseSkip, UDS_SKIP } from "./_support/host.ts";
+import { until } from "./_support/wait.ts";
 
 const RESET_SKIP = await abortiveCloseSkip();
 

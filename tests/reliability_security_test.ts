@@ -21,7 +21,6 @@ import { findFreeTcpPort, tempUdsPath } from "../testing.ts";
 import {
   addresses,
   connect,
-  eventually,
   expectMsg,
   expectNext,
   listen,
@@ -29,7 +28,7 @@ import {
   postNew,
   recv,
   withEngines,
-} from "./support.ts";
+} from "./_support/scenario.ts";
 import {
   concat,
   encodeFrame,
@@ -39,10 +38,10 @@ import {
   RAW_TRANSPORTS,
   RawSocket,
   type RawTarget,
-  sleep,
   startChild,
   tcpPortFree,
 } from "./fixtures/rel_wire.ts";
+import { eventually, sleep } from "./_support/wait.ts";
 
 /** bun test applies its 5 s default to node:test tests unless a test names its own limit. */
 const LIMIT = { timeout: 120_000 };

@@ -1,28 +1,23 @@
-// Shared by the native library's tests (native_poller_test.ts,
-// native_socket_test.ts): the loaded library, a scope that closes whatever a
-// test opened, the leak check around each test, and a retry helper.
+/**
+ * Shared by the native library's tests (native_poller_test.ts,
+ * native_socket_test.ts): the loaded library, a scope that closes whatever a
+ * test opened, and the leak check around each test.
+ *
+ * @module
+ */
 
 import assert from "node:assert/strict";
-import { readdirSync, rmSync } from "node:fs";
-import process from "node:process";
-import { loadNative } from "../ffi/mod.ts";
+import { rmSync } from "node:fs";
+import { loadNative } from "../../ffi/mod.ts";
+import { openFds } from "./resources.ts";
+import { sleep } from "./wait.ts";
 
 /** The library under test, loaded once per test file. */
 export const native = loadNative();
 /** UTF-8 bytes of `text` (addresses cross the boundary as bytes). */
 export const enc = (text: string): Uint8Array => new TextEncoder().encode(text);
-/** Resolves after `ms` milliseconds. */
-export const sleep = (ms: number): Promise<void> =>
-  new Promise<void>((resolve) => setTimeout(resolve, ms));
 /** 127.0.0.1 as bytes. */
 export const LOOPBACK = enc("127.0.0.1");
-/** How long a test waits for something that must happen. */
-export const DEADLINE_MS = 5_000;
-
-/** Descriptors of this process (Linux; 0 elsewhere), to prove that nothing leaks. */
-export function openFds(): number {
-  return process.platform === "linux" ? readdirSync("/proc/self/fd").length : 0;
-}
 
 /** Closes whatever a test opened, even when it fails. */
 export class Scope {
@@ -105,15 +100,4 @@ export function leakFree(body: (scope: Scope) => Promise<void> | void): () => Pr
     assert.equal(native.handleCount(), handles, "native handles leaked");
     assert.equal(openFds(), fds, "descriptors leaked");
   };
-}
-
-/** Retries `attempt` until it gives a value, failing after DEADLINE_MS. */
-export async function until<T>(what: string, attempt: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const value = attempt();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(1);
-  }
 }

@@ -2,6 +2,8 @@
  * Shared helpers for the engine scenario tests: the macros of
  * spec/scenarios.md §0 (LISTEN, CONNECT, ACCEPT, ESTABLISH, recv, none) and
  * a tuple matcher ⟨OpCode | origin | status | ch | mid⟩.
+ *
+ * @module
  */
 
 import assert from "node:assert/strict";
@@ -19,8 +21,8 @@ import {
   TCPServerAddress,
   UDSClientAddress,
   UDSServerAddress,
-} from "../mod.ts";
-import { findFreeTcpPort, tempUdsPath } from "../testing.ts";
+} from "../../mod.ts";
+import { findFreeTcpPort, tempUdsPath } from "../../testing.ts";
 
 /** Transports every data scenario runs over. */
 export const TRANSPORTS = ["tcp", "uds"] as const;
@@ -216,29 +218,6 @@ export function postNew(
   build(m);
   const h = g.post(m);
   return { ch: h.channelNumber, mid: h.messageId };
-}
-
-/** Open descriptors of this process (Linux), or -1 where that cannot be counted. */
-export async function openFdCount(): Promise<number> {
-  try {
-    const { readdirSync } = await import("node:fs");
-    return readdirSync("/proc/self/fd").length;
-  } catch {
-    return -1;
-  }
-}
-
-/** Waits until `cond` holds, polling every 10 ms, up to `ms`. */
-export async function eventually(
-  cond: () => boolean,
-  ms = RECV_MS,
-  what = "condition",
-): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** Two engines (server and client), one group each, established over `t`. */

@@ -1,11 +1,15 @@
-// What this host can do, checked once per test file, so that a case the host cannot run is skipped
-// with the reason, never by a rule about platforms. A check only looks for a missing capability:
-// any other failure is left to the tests, which then fail and say so.
+/**
+ * What this host can do, checked once per test file, so that a case the host cannot run is skipped
+ * with the reason, never by a rule about platforms. A check only looks for a missing capability:
+ * any other failure is left to the tests, which then fail and say so.
+ *
+ * @module
+ */
 
 import { spawnSync } from "node:child_process";
 import { type AddressInfo, connect, createServer } from "node:net";
 import process from "node:process";
-import { loadNative, NativeError } from "../ffi/mod.ts";
+import { loadNative, NativeError } from "../../ffi/mod.ts";
 
 /** Names of the OS errors a capability check can meet (the rest are shown as numbers). */
 const OS_ERROR_NAMES: Record<number, string> = {
