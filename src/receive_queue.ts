@@ -74,6 +74,7 @@ export class ReceiveQueue<T, U> {
    * rejects with the close reason once closed, or with the signal's reason.
    */
   take(timeoutMs: number, signal: AbortSignal | undefined): Promise<U | null> {
+    if (this.#closed) return Promise.reject(this.#closeReason());
     return new Promise<U | null>((resolve, reject) => {
       const deadline = Number.isFinite(timeoutMs) ? performance.now() + timeoutMs : Infinity;
       const waiter: Waiter<U> = { resolve, reject, deadline, signal, onAbort: undefined };

@@ -1,16 +1,16 @@
 /**
  * Shared by the native library's tests (native_poller_test.ts,
  * native_socket_test.ts): the loaded library, a scope that closes whatever a
- * test opened, and the leak check around each test.
+ * test opened, the leak check around each test, and connected TCP pairs.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
-import { loadNative } from "../../ffi/mod.ts";
+import { loadNative, NativeError } from "../../ffi/mod.ts";
 import { openFds } from "./resources.ts";
-import { sleep } from "./wait.ts";
+import { sleep, until } from "./wait.ts";
 
 /** The library under test, loaded once per test file. */
 export const native = loadNative();
@@ -100,4 +100,42 @@ export function leakFree(body: (scope: Scope) => Promise<void> | void): () => Pr
     assert.equal(native.handleCount(), handles, "native handles leaked");
     assert.equal(openFds(), fds, "descriptors leaked");
   };
+}
+
+/** Accepts one connection from `listener`. */
+export function acceptOne(scope: Scope, listener: number): Promise<number> {
+  const out = new Int32Array(1);
+  return until(
+    "accept",
+    () => native.accept(listener, out) === 1 ? scope.socket(out[0]!) : undefined,
+  );
+}
+
+/** Waits until a non-blocking connect has completed. */
+export async function connected(client: number): Promise<void> {
+  await until("connect", () => {
+    const state = native.connectCheck(client);
+    if (state === NativeError.again) return undefined;
+    assert.equal(state, 0, "connect failed");
+    return true;
+  });
+}
+
+/** A connected pair over `listener`'s address family. */
+export async function pairOn(
+  scope: Scope,
+  listener: number,
+  connect: () => number,
+): Promise<{ client: number; server: number }> {
+  const client = scope.socket(connect(), "connect");
+  const server = await acceptOne(scope, listener);
+  await connected(client);
+  return { client, server };
+}
+
+/** A connected TCP pair on 127.0.0.1. */
+export async function tcpPair(scope: Scope): Promise<{ client: number; server: number }> {
+  const listener = scope.socket(native.tcpListen(LOOPBACK, 0, 16), "tcpListen");
+  const port = native.localPort(listener);
+  return await pairOn(scope, listener, () => native.tcpConnect(LOOPBACK, port));
 }
