@@ -10,6 +10,7 @@ import { MessageStore } from "./message_store.ts";
 import { detachStore, type Message, storeOf, wrapStore } from "./message.ts";
 import type { BinaryHeader } from "./binary_header.ts";
 import { OpCode } from "./opcode.ts";
+import { ORIGIN_BIT } from "./proto.ts";
 import type { Engine } from "./engine.ts";
 import type { GroupCore } from "./group_core.ts";
 
@@ -23,8 +24,6 @@ export interface WaitReceiveOptions {
   /** Aborting rejects the pending wait with the signal's reason. */
   signal?: AbortSignal;
 }
-
-const ORIGIN_MASK = 0x10;
 
 /**
  * A set of channels sharing one receive queue. Every outcome for its channels
@@ -131,12 +130,7 @@ export class ChannelGroup {
       );
     }
     if (this.#core.queue.closed) {
-      return Promise.reject(
-        new AmpeError(
-          AmpeStatus.shutdownStarted,
-          "Cannot receive: the channel group was destroyed",
-        ),
-      );
+      return Promise.reject(this.#core.queue.closedError());
     }
     const signal = opts?.signal;
     if (signal?.aborted && this.#core.queue.length === 0 && timeoutMs !== 0) {
@@ -165,10 +159,7 @@ export class ChannelGroup {
   tryReceive(): Message | null {
     const queue = this.#core.queue;
     if (queue.closed) {
-      throw new AmpeError(
-        AmpeStatus.shutdownStarted,
-        "Cannot receive: the channel group was destroyed",
-      );
+      throw queue.closedError();
     }
     const store = queue.shift();
     return store === undefined ? null : wrapStore(store);
@@ -190,11 +181,11 @@ export class ChannelGroup {
     let store: MessageStore;
     if (msg === null || msg === undefined) {
       store = new MessageStore();
-      store.proto = OpCode.Signal | ORIGIN_MASK;
+      store.proto = OpCode.Signal | ORIGIN_BIT;
     } else {
       storeOf(msg);
       store = detachStore(msg);
-      store.proto &= ~ORIGIN_MASK;
+      store.proto &= ~ORIGIN_BIT;
     }
     store.status = AmpeStatus.receiverUpdate;
     this.#core.deliver(store);

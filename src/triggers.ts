@@ -7,6 +7,8 @@
  * @module
  */
 
+import { Interest } from "./native_port.ts";
+
 /** Trigger bits (spec §13.2). */
 export const Trigger = {
   notify: 1 << 0,
@@ -19,14 +21,11 @@ export const Trigger = {
   timeout: 1 << 7,
 } as const;
 
-/** OS interest bits as the native poller takes them. */
-export const OsInterest = { read: 1, write: 2 } as const;
-
 /** The OS interest that a channel's expected triggers need. */
 export function osInterestOf(expected: number): number {
   let os = 0;
-  if (expected & (Trigger.recv | Trigger.accept | Trigger.notify)) os |= OsInterest.read;
-  if (expected & (Trigger.send | Trigger.connect)) os |= OsInterest.write;
+  if (expected & (Trigger.recv | Trigger.accept | Trigger.notify)) os |= Interest.read;
+  if (expected & (Trigger.send | Trigger.connect)) os |= Interest.write;
   return os;
 }
 
