@@ -8,7 +8,9 @@
 #      nothing else;
 #   4. linking hygiene: glibc targets need nothing newer than GLIBC_2.17, the
 #      Windows DLL imports only system DLLs;
-#   5. ffi/prebuilt_manifest.ts (the checksums built into the TypeScript) is current.
+#   5. ffi/prebuilt_manifest.ts (the checksums built into the TypeScript) is current;
+#   6. ffi/symbols.ts, NativeError, BackendId and Interest say what tofu.h declares
+#      (scripts/check_abi.ts).
 # Prints one line per finding and a summary; exits 1 on any mismatch.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/native_common.sh"
@@ -115,4 +117,8 @@ PY
 status=$?
 # The manifest built into the TypeScript (for URL imports) must match manifest.json.
 node "$REPO_ROOT/scripts/gen_manifest_ts.mjs" --check || status=1
+# The TypeScript side of the boundary must match tofu.h's declarations.
+deno="$REPO_ROOT/node_modules/.bin/deno"
+[ -x "$deno" ] || deno="$(command -v deno)" || { echo "check_native: deno is missing (npm ci)"; exit 2; }
+"$deno" run --allow-read "$REPO_ROOT/scripts/check_abi.ts" "$NATIVE_DIR/tofu.h" || status=1
 exit $status
