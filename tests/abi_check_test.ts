@@ -1,11 +1,11 @@
-// scripts/check_abi.ts, which scripts/check_native.sh runs: the real tofu.h and ffi/ agree, and each
+// scripts/check/abi.ts, which scripts/check/native.sh runs: the real tofu.h and ffi/ agree, and each
 // kind of drift between them is reported: a changed parameter list, a type that cannot cross, a
 // function appended on one side only, a changed or added error code, a changed define.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { abiMismatches, TYPESCRIPT_SIDE, type TypeScriptSide } from "../scripts/check_abi.ts";
+import { abiMismatches, TYPESCRIPT_SIDE, type TypeScriptSide } from "../scripts/check/abi.ts";
 
 const HEADER = readFileSync(new URL("../native/tofu.h", import.meta.url), "utf8");
 

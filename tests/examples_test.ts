@@ -76,7 +76,7 @@ function start(file: string, args: string[] = []): Run {
   const runtimeArgs = typeof process.versions.bun === "string"
     ? [path, ...args]
     : ["run", "--no-check", "--allow-ffi", "--allow-read", "--allow-env", path, ...args];
-  // Under qemu-user (scripts/test_arm64.sh) the runtime runs through the emulator.
+  // Under qemu-user (scripts/test/arm64.sh) the runtime runs through the emulator.
   const wrapper = process.env.TOFU_TEST_EXEC_WRAPPER;
   const [command, commandArgs] = wrapper
     ? [wrapper, [process.execPath, ...runtimeArgs]]

@@ -493,7 +493,7 @@ for (const { id, name, skip } of backends) {
 
 /**
  * The command that runs `file` in a fresh process of this runtime. Under
- * qemu-user (scripts/test_arm64.sh) the runtime binary cannot be executed
+ * qemu-user (scripts/test/arm64.sh) the runtime binary cannot be executed
  * directly, so TOFU_TEST_EXEC_WRAPPER names the emulator to run it with.
  */
 function runtimeCommand(file: string, denoTest: boolean): [string, string[]] {

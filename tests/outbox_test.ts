@@ -134,7 +134,10 @@ for (const limit of [1, 7, 1000, 4096, 70_001]) {
     for (const m of messages) outbox.queue.push(m);
     let blockNext = false;
     // Alternate: a partial write, then "would block" (the carry must survive it).
-    const recorder = new Recorder(() => (blockNext = !blockNext) ? limit : 0);
+    const recorder = new Recorder(() => {
+      blockNext = !blockNext;
+      return blockNext ? limit : 0;
+    });
     const done = flushAll(outbox, recorder);
     assertSameBytes(recorder.bytes(), framesOf(messages));
     assert.deepEqual(done, messages);

@@ -1,6 +1,6 @@
 // Hostile input: raw sockets send random and mutated frames to a tofu server
 // (spec §3, §3.5 [N1] [N2], §10.9, §11). The fuzzer and its reference decoder
-// live in fixtures/rel_fuzz.ts; scripts/fuzz.ts runs millions of cases.
+// live in fixtures/rel_fuzz.ts; scripts/reliability/fuzz.ts runs millions of cases.
 //
 // TOFU_FUZZ_SEED and TOFU_FUZZ_CASES override the seed (random by default,
 // always printed) and the number of cases (default 200 000, twice the 100 000 CI needs).
