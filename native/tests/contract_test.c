@@ -143,7 +143,7 @@ static int load_library(const char *path) {
   int ok = 1;
 #define REQUIRE(name)                                                                              \
   if (p_##name == NULL) {                                                                          \
-    printf("missing export %s\n", #name);                                                         \
+    printf("missing export %s\n", #name);                                                          \
     ok = 0;                                                                                        \
   }
   TOFU_FUNCTIONS(REQUIRE)
@@ -168,7 +168,7 @@ static const char *skip_reason;
   do {                                                                                             \
     long long actual_ = (long long)(actual), expected_ = (long long)(expected);                    \
     if (actual_ != expected_) {                                                                    \
-      printf("    line %d: %s is %lld, expected %s = %lld\n", __LINE__, #actual, actual_,           \
+      printf("    line %d: %s is %lld, expected %s = %lld\n", __LINE__, #actual, actual_,          \
              #expected, expected_);                                                                \
       case_failed = 1;                                                                             \
     }                                                                                              \
@@ -179,7 +179,7 @@ static const char *skip_reason;
   do {                                                                                             \
     long long value_ = (long long)(value);                                                         \
     if (value_ < 0) {                                                                              \
-      printf("    line %d: %s failed with %lld\n", __LINE__, #value, value_);                       \
+      printf("    line %d: %s failed with %lld\n", __LINE__, #value, value_);                      \
       case_failed = 1;                                                                             \
       return;                                                                                      \
     }                                                                                              \
@@ -745,7 +745,7 @@ static void test_waiter(void) {
   CHECK_EQ(tofu_poller_wake(p), 0); /* a wake counts as ready too */
   CHECK(reaches(&waiter_ready_calls, 3, 10000));
   int32_t w[4];
-  tofu_poller_wait(p, w, 2, 0); /* consume the wake */
+  tofu_poller_wait(p, w, 2, 0);    /* consume the wake */
   CHECK_EQ(tofu_waiter_arm(p), 0); /* armed and parked when destroyed */
   sleep_ms(10);
   CHECK_EQ(tofu_poller_destroy(p), 0);
@@ -826,7 +826,7 @@ static void test_wake_reaches_park_despite_waits(void) {
   CHECK_EQ(tofu_poller_wake(p), 0);
   for (int i = 0; i < 20; i++) CHECK_EQ(wait_once(p, masks, 0), 0);
   join_thread(t);
-  CHECK_EQ(park.result, 1); /* 0 would mean the wake was drained under it */
+  CHECK_EQ(park.result, 1);            /* 0 would mean the wake was drained under it */
   CHECK_EQ(wait_once(p, masks, 0), 0); /* now the wait consumes it */
   CHECK_EQ(tofu_poller_park(p, 50), 0);
 }
@@ -845,7 +845,7 @@ static void test_park_sees_interest_changes(void) {
   sleep_ms(100);
   CHECK_EQ(tofu_poller_modify(p, s, 1, TOFU_INTEREST_READ), 0);
   join_thread(t);
-  CHECK_EQ(park.result, 1); /* not 0: the 5 s timeout did not run out */
+  CHECK_EQ(park.result, 1);            /* not 0: the 5 s timeout did not run out */
   CHECK_EQ(wait_once(p, masks, 0), 1); /* the park consumed nothing */
   CHECK(masks[1] & READ_BIT);
   /* A fresh register (not a modify) is seen too. */
@@ -957,8 +957,7 @@ static int sub_ms_waits(void) {
 }
 
 /* One tofu_poller_wait_us into masks (as wait_once); *took gets its length in µs. */
-static int32_t wait_us_once(int32_t poller, int32_t masks[16], int32_t timeout_us,
-                            int64_t *took) {
+static int32_t wait_us_once(int32_t poller, int32_t masks[16], int32_t timeout_us, int64_t *took) {
   int32_t events[64];
   memset(masks, 0, 16 * sizeof masks[0]);
   int64_t start = now_us();
@@ -1050,7 +1049,7 @@ static void test_wait_us_wake(void) {
   CHECK_EQ(tofu_poller_wake(p), 0);
   for (int i = 0; i < 20; i++) CHECK_EQ(wait_us_once(p, masks, i % 2 == 0 ? 0 : 100, &took), 0);
   join_thread(t);
-  CHECK_EQ(park.result, 1); /* 0 would mean the wake was drained under it */
+  CHECK_EQ(park.result, 1);                      /* 0 would mean the wake was drained under it */
   CHECK_EQ(wait_us_once(p, masks, 0, &took), 0); /* now the wait consumes it */
   CHECK_EQ(tofu_poller_park(p, 50), 0);
   tofu_poller_destroy(p);
@@ -1153,8 +1152,8 @@ static void test_close_listener_during_park(void) {
     }
     close_while_parked(p, l, round);
     int err = plain_bind(port, 1); /* at once: no sleep, no retry */
-    if (err != 0) printf("    round %d: listen on port %d again gave OS error %d\n", round,
-                         (int)port, err);
+    if (err != 0)
+      printf("    round %d: listen on port %d again gave OS error %d\n", round, (int)port, err);
     CHECK_EQ(err, 0);
     end_park(t, &park);
     tofu_poller_destroy(p);
@@ -1204,8 +1203,8 @@ static void test_abortive_close_during_park(void) {
 /* ---- S-112: sockets --------------------------------------------------------------- */
 
 static void test_tcp_bad_addresses(void) {
-  static const char *bad[] = {"1.2.3", "abc", "1.2.3.4.5", "::1::2", "[::1]", "127.0.0.1:80",
-                              " 127.0.0.1", "256.1.1.1", "localhost"};
+  static const char *bad[] = {"1.2.3",        "abc",        "1.2.3.4.5", "::1::2",   "[::1]",
+                              "127.0.0.1:80", " 127.0.0.1", "256.1.1.1", "localhost"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     CHECK_EQ(tofu_tcp_listen(text(bad[i]), len_of(bad[i]), 0, 16), TOFU_E_BADADDR);
     CHECK_EQ(tofu_tcp_connect(text(bad[i]), len_of(bad[i]), 80), TOFU_E_BADADDR);
@@ -1856,7 +1855,8 @@ int main(int argc, char **argv) {
   run_case("S-113 f: two readable sockets both reported", test_f_two_sockets_readable);
   run_case("S-113 g: tokens are isolated", test_g_token_isolation);
   run_case("S-113 h: listener with pending client is readable", test_h_listener_accept_ready);
-  run_case("S-113 i: register twice, modify before register", test_i_register_twice_and_modify_first);
+  run_case("S-113 i: register twice, modify before register",
+           test_i_register_twice_and_modify_first);
   run_case("S-113 j: wake, park, consume, coalesce", test_j_wake);
   run_case("waiter: one call per arm, a last call when stopped", test_waiter);
   run_case("poller: wake from another thread", test_wake_from_other_thread);
@@ -1877,8 +1877,10 @@ int main(int argc, char **argv) {
   run_case("S-112: malformed TCP addresses and ports", test_tcp_bad_addresses);
   run_case("S-112: TCP listen, connect, 1000-byte round trip", test_tcp_listen_connect_round_trip);
   run_case("sockets: send/recv offsets", test_tcp_offsets);
-  run_case("sockets: sendv gathers pieces of several buffers in order", test_sendv_gathers_in_order);
-  run_case("sockets: sendv with many pieces writes short, never fails", test_sendv_many_pieces_and_short_writes);
+  run_case("sockets: sendv gathers pieces of several buffers in order",
+           test_sendv_gathers_in_order);
+  run_case("sockets: sendv with many pieces writes short, never fails",
+           test_sendv_many_pieces_and_short_writes);
   run_case("sockets: sendv rejects bad pieces, handles and a reset peer", test_sendv_bad_input);
   run_case("sockets: IPv6 loopback", test_tcp_ipv6);
   run_case("N17: second TCP listener on a live port fails", test_n17_second_listener_fails);
