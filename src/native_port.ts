@@ -7,4 +7,4 @@
 
 export type { BackendName, Native } from "../ffi/native.ts";
 export { BackendId, backendIdOf, backendName, Interest, NativeError } from "../ffi/native.ts";
-export { loadNative, loadNativeAsync, NativeLoadError } from "../ffi/mod.ts";
+export { loadNativeAsync, NativeLoadError } from "../ffi/mod.ts";

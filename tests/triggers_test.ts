@@ -23,7 +23,7 @@ const KQUEUE: Bits = [1, 2, 0, 0, 0, 0, EV_EOF, EV_ERROR];
 const READ_FILTER = 1;
 const WRITE_FILTER = 2;
 
-const { notify, accept, connect, send, recv, pool, err } = Trigger;
+const { accept, connect, send, recv, err } = Trigger;
 
 test("the table's constants are the host library's, for every backend compiled in", (t) => {
   const native = loadNative();
@@ -46,16 +46,14 @@ test("the table's constants are the host library's, for every backend compiled i
   }
 });
 
-test("osInterestOf: receiving, accepting and notify read; sending and connecting write", () => {
+test("osInterestOf: receiving and accepting read; sending and connecting write", () => {
   assert.equal(osInterestOf(0), 0);
-  assert.equal(osInterestOf(pool), 0);
   assert.equal(osInterestOf(recv), 1);
   assert.equal(osInterestOf(accept), 1);
-  assert.equal(osInterestOf(notify), 1);
   assert.equal(osInterestOf(send), 2);
   assert.equal(osInterestOf(connect), 2);
   assert.equal(osInterestOf(recv | send), 3);
-  assert.equal(osInterestOf(recv | send | pool | err), 3);
+  assert.equal(osInterestOf(recv | send | err), 3, "err is reported, never asked for");
 });
 
 /** The poll-like families: the same cases with each backend's own bits. */
@@ -72,9 +70,7 @@ for (
   test(`${name}: readable is the one read trigger the channel expects`, () => {
     assert.equal(translate(IN, recv | send), recv);
     assert.equal(translate(IN, accept), accept);
-    assert.equal(translate(IN, notify), notify);
-    assert.equal(translate(IN, recv | notify | accept), recv, "recv comes first");
-    assert.equal(translate(IN, notify | accept), notify, "then notify");
+    assert.equal(translate(IN, recv | accept), recv, "recv comes first");
     assert.equal(translate(IN, send), 0, "nobody reads: nothing");
   });
 
@@ -94,19 +90,12 @@ for (
     if (NVAL !== 0) assert.equal(translate(NVAL, recv), err);
     if (RDHUP !== 0) assert.equal(translate(RDHUP, recv), 0, "half-close alone is not a failure");
   });
-
-  test(`${name}: the pool trigger passes through, whatever the mask`, () => {
-    assert.equal(translate(0, pool | recv), pool);
-    assert.equal(translate(IN, pool | recv), pool | recv);
-    assert.equal(translate(ERR, pool), pool | err);
-  });
 }
 
 test("kqueue: the read filter is the read trigger; EOF there fails only a non-receiver", () => {
   const translate = maskTranslator("kqueue", KQUEUE);
   assert.equal(translate(READ_FILTER, recv | send), recv);
   assert.equal(translate(READ_FILTER, accept), accept);
-  assert.equal(translate(READ_FILTER, notify), notify);
   assert.equal(translate(READ_FILTER, send), 0);
   assert.equal(translate(READ_FILTER | EV_EOF, recv), recv, "the read sees the end of stream");
   assert.equal(translate(READ_FILTER | EV_EOF, accept), accept | err);
@@ -122,10 +111,9 @@ test("kqueue: the write filter is send, else connect; EOF there is a failure", (
   assert.equal(translate(WRITE_FILTER | EV_EOF, connect), err, "a refused connect");
 });
 
-test("kqueue: EV_ERROR is a failure on any filter; pool passes through; other filters nothing", () => {
+test("kqueue: EV_ERROR is a failure on any filter; other filters are nothing", () => {
   const translate = maskTranslator("kqueue", KQUEUE);
   assert.equal(translate(READ_FILTER | EV_ERROR, recv), err);
-  assert.equal(translate(WRITE_FILTER | EV_ERROR, send | pool), pool | err);
-  assert.equal(translate(READ_FILTER, recv | pool), recv | pool);
-  assert.equal(translate(10, recv | send | pool), pool, "an unknown filter (EVFILT_USER = -10)");
+  assert.equal(translate(WRITE_FILTER | EV_ERROR, send | recv), err);
+  assert.equal(translate(10, recv | send), 0, "an unknown filter (EVFILT_USER = -10)");
 });
