@@ -11,8 +11,9 @@
  * @example
  * ```ts
  * import {
- *   AllocationStrategy, OpCode, Reactor, TCPClientAddress, TCPServerAddress, findFreeTcpPort,
+ *   AllocationStrategy, OpCode, Reactor, TCPClientAddress, TCPServerAddress,
  * } from "./mod.ts";
+ * import { findFreeTcpPort } from "./testing.ts";
  *
  * await using rtr = await Reactor.create();
  * const ampe = rtr.ampe();
@@ -95,4 +96,3 @@ export type {
   ReactorStats,
   TrafficStats,
 } from "./src/stats.ts";
-export { findFreeTcpPort, tempUdsPath } from "./src/test_helpers.ts";

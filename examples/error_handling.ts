@@ -11,13 +11,13 @@ import {
   AllocationStrategy,
   AmpeError,
   AmpeStatus,
-  findFreeTcpPort,
   type Message,
   Reactor,
   statusName,
   TCPClientAddress,
   TCPServerAddress,
 } from "../mod.ts";
+import { findFreeTcpPort } from "../testing.ts";
 import { isClosed, next, show } from "./pair.ts";
 
 await using rtr = await Reactor.create();

@@ -15,12 +15,12 @@ import process from "node:process";
 import {
   AllocationStrategy,
   AmpeStatus,
-  findFreeTcpPort,
   OpCode,
   Reactor,
   statusName,
   TCPServerAddress,
 } from "../mod.ts";
+import { findFreeTcpPort } from "../testing.ts";
 
 const requestedPort = Number(process.argv[2] ?? 0);
 const maxClients = Number(process.argv[3] ?? Infinity);

@@ -11,12 +11,12 @@ import {
   AllocationStrategy,
   type Ampe,
   type ChannelGroup,
-  findFreeTcpPort,
   OpCode,
   Reactor,
   TCPClientAddress,
   TCPServerAddress,
 } from "../mod.ts";
+import { findFreeTcpPort } from "../testing.ts";
 import { isClosed, next } from "./pair.ts";
 
 const CLIENTS = 3;

@@ -10,15 +10,14 @@
 import {
   AllocationStrategy,
   type ChannelGroup,
-  findFreeTcpPort,
   OpCode,
   Reactor,
   TCPClientAddress,
   TCPServerAddress,
-  tempUdsPath,
   UDSClientAddress,
   UDSServerAddress,
 } from "../mod.ts";
+import { findFreeTcpPort, tempUdsPath } from "../testing.ts";
 import { next } from "./pair.ts";
 
 await using rtr = await Reactor.create();

@@ -11,13 +11,13 @@ import {
   type Ampe,
   AmpeStatus,
   type ChannelGroup,
-  findFreeTcpPort,
   type Message,
   OpCode,
   statusName,
   TCPClientAddress,
   TCPServerAddress,
 } from "../mod.ts";
+import { findFreeTcpPort } from "../testing.ts";
 
 /** The channel numbers of a connected pair, as each side sees them. */
 export interface Pair {

@@ -11,13 +11,13 @@ import {
   AllocationStrategy,
   type Ampe,
   type ChannelGroup,
-  findFreeTcpPort,
   OpCode,
   Reactor,
   statusName,
   TCPClientAddress,
   TCPServerAddress,
 } from "../mod.ts";
+import { findFreeTcpPort } from "../testing.ts";
 import { isClosed, next } from "./pair.ts";
 
 await using rtr = await Reactor.create();

@@ -11,7 +11,6 @@ import {
   AllocationStrategy,
   AmpeError,
   type ChannelGroup,
-  findFreeTcpPort,
   type Message,
   OpCode,
   Reactor,
@@ -19,6 +18,7 @@ import {
   TCPClientAddress,
   TCPServerAddress,
 } from "../mod.ts";
+import { findFreeTcpPort } from "../testing.ts";
 import { next, show } from "./pair.ts";
 
 await using rtr = await Reactor.create();

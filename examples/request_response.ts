@@ -6,14 +6,8 @@
  * @module
  */
 
-import {
-  AllocationStrategy,
-  findFreeTcpPort,
-  OpCode,
-  Reactor,
-  TCPClientAddress,
-  TCPServerAddress,
-} from "../mod.ts";
+import { AllocationStrategy, OpCode, Reactor, TCPClientAddress, TCPServerAddress } from "../mod.ts";
+import { findFreeTcpPort } from "../testing.ts";
 import { isClosed, next, show } from "./pair.ts";
 
 await using rtr = await Reactor.create();

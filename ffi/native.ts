@@ -35,7 +35,10 @@ export const NativeError = {
   other: -99,
 } as const;
 
-/** Poller backend ids of the native library. */
+/** Names of the poller backends, as users choose them (`Options.backend`, `TOFU_BACKEND`). */
+export type BackendName = "epoll" | "kqueue" | "poll" | "wsapoll" | "afd";
+
+/** Poller backend ids of the native library (`TOFU_BACKEND_*`), by name. */
 export const BackendId = {
   default: 0,
   epoll: 1,
@@ -43,7 +46,22 @@ export const BackendId = {
   poll: 3,
   wsapoll: 4,
   afd: 5,
-} as const;
+} as const satisfies Record<BackendName | "default", number>;
+
+/** The name of backend `id`, or undefined for an id that names no backend. */
+export function backendName(id: number): BackendName | undefined {
+  for (const [name, value] of Object.entries(BackendId)) {
+    if (value === id && name !== "default") return name as BackendName;
+  }
+  return undefined;
+}
+
+/** The id of the backend called `name`, or undefined for a name that is not a backend. */
+export function backendIdOf(name: string): number | undefined {
+  return name !== "default" && Object.hasOwn(BackendId, name)
+    ? BackendId[name as BackendName]
+    : undefined;
+}
 
 /** Interest bits for `pollerRegister` / `pollerModify`. */
 export const Interest = { read: 1, write: 2 } as const;

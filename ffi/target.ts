@@ -1,7 +1,7 @@
 /**
  * Which prebuilt library fits this process: OS, CPU and (on Linux) C library.
  *
- * Target names are `<os>-<arch>` as in `scripts/native_common.sh`, with
+ * Target names are `<os>-<arch>` as in `scripts/build/native_common.sh`, with
  * `-gnu` or `-musl` on Linux: `linux-x64-gnu`, `linux-arm64-musl`,
  * `darwin-arm64`, `windows-x64`, ...
  *

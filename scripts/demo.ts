@@ -16,7 +16,6 @@ import {
   type Ampe,
   AmpeStatus,
   type ChannelGroup,
-  findFreeTcpPort,
   type Message,
   MoreMessagesFlag,
   OpCode,
@@ -25,6 +24,7 @@ import {
   TCPClientAddress,
   TCPServerAddress,
 } from "../mod.ts";
+import { findFreeTcpPort } from "../testing.ts";
 
 const CLIENTS = 4;
 const PAYLOAD_BYTES = 256;

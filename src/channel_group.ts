@@ -200,12 +200,7 @@ export class ChannelGroup {
       );
     }
     if (this.#core.queue.closed) {
-      return Promise.reject(
-        new AmpeError(
-          AmpeStatus.shutdownStarted,
-          "Cannot receive: the channel group was destroyed",
-        ),
-      );
+      return Promise.reject(this.#core.queue.closedError());
     }
     const signal = opts?.signal;
     if (signal?.aborted && this.#core.queue.length === 0 && timeoutMs !== 0) {
@@ -234,10 +229,7 @@ export class ChannelGroup {
   tryReceive(): Message | null {
     const queue = this.#core.queue;
     if (queue.closed) {
-      throw new AmpeError(
-        AmpeStatus.shutdownStarted,
-        "Cannot receive: the channel group was destroyed",
-      );
+      throw queue.closedError();
     }
     const store = queue.shift();
     return store === undefined ? null : wrapStore(store);

@@ -5,6 +5,6 @@
  * @module
  */
 
-export type { Native } from "../ffi/native.ts";
-export { BackendId, Interest, NativeError } from "../ffi/native.ts";
-export { loadNative, loadNativeAsync, NativeLoadError } from "../ffi/mod.ts";
+export type { BackendName, Native } from "../ffi/native.ts";
+export { BackendId, backendIdOf, backendName, Interest, NativeError } from "../ffi/native.ts";
+export { loadNativeAsync, NativeLoadError } from "../ffi/mod.ts";

@@ -9,7 +9,7 @@
  */
 
 import type { Native } from "./native_port.ts";
-import { BackendId } from "./native_port.ts";
+import { BackendId, backendName } from "./native_port.ts";
 import {
   type BackendFamily,
   type MaskTranslator,
@@ -30,15 +30,6 @@ export interface Pollable {
   /** Activity of the last poll (0 = none). */
   act: number;
 }
-
-/** Backend names, as users choose them. */
-export const BACKEND_NAMES: Record<number, string> = {
-  [BackendId.epoll]: "epoll",
-  [BackendId.kqueue]: "kqueue",
-  [BackendId.poll]: "poll",
-  [BackendId.wsapoll]: "wsapoll",
-  [BackendId.afd]: "afd",
-};
 
 /** The afd backend reports its readiness in epoll's bit values. */
 function familyOf(backend: number): BackendFamily {
@@ -76,7 +67,7 @@ export class PollerCore {
 
   /** Name of the backend in use ("epoll", "poll", ...). */
   get backendName(): string {
-    return BACKEND_NAMES[this.backend] ?? `backend ${this.backend}`;
+    return backendName(this.backend) ?? `backend ${this.backend}`;
   }
 
   /**

@@ -9,14 +9,20 @@ import { AmpeError } from "./ampe_error.ts";
 import { readEnv } from "./env.ts";
 import { AmpeStatus } from "./status.ts";
 import { normalizePoolOptions } from "./pool.ts";
-import { BackendId, loadNativeAsync, type Native, NativeLoadError } from "./native_port.ts";
-import { BACKEND_NAMES } from "./poller_core.ts";
+import {
+  BackendId,
+  backendIdOf,
+  type BackendName,
+  backendName,
+  loadNativeAsync,
+  type Native,
+  NativeLoadError,
+} from "./native_port.ts";
 import { Engine } from "./engine.ts";
 import { Ampe } from "./ampe.ts";
 import type { ReactorStats } from "./stats.ts";
 
-/** Poller backends a build may contain. */
-export type BackendName = "epoll" | "kqueue" | "poll" | "wsapoll" | "afd";
+export type { BackendName };
 
 /** Engine options. */
 export interface Options {
@@ -52,14 +58,6 @@ export const DefaultOptions: Readonly<Options> = Object.freeze({
   maxPoolMsgs: 64,
 });
 
-const BACKEND_IDS: Record<string, number> = {
-  epoll: BackendId.epoll,
-  kqueue: BackendId.kqueue,
-  poll: BackendId.poll,
-  wsapoll: BackendId.wsapoll,
-  afd: BackendId.afd,
-};
-
 /** sun_path sizes: paths must be shorter than this (spec §5.4). */
 function udsPathLimit(): number {
   const bsd = process.platform === "darwin" || process.platform === "freebsd" ||
@@ -69,10 +67,10 @@ function udsPathLimit(): number {
 
 function chooseBackend(native: Native, requested: string | undefined): number {
   if (requested === undefined || requested === "") return BackendId.default;
-  const available = Object.entries(BACKEND_NAMES)
-    .filter(([id]) => (native.backends() & (1 << Number(id))) !== 0)
-    .map(([, name]) => name);
-  const id = BACKEND_IDS[requested];
+  const available = Object.values(BackendId)
+    .filter((id) => id !== BackendId.default && (native.backends() & (1 << id)) !== 0)
+    .map(backendName);
+  const id = backendIdOf(requested);
   if (id === undefined || (native.backends() & (1 << id)) === 0) {
     throw new AmpeError(
       AmpeStatus.notAllowed,

@@ -56,6 +56,11 @@ export class ReceiveQueue<T, U> {
     return this.#closed;
   }
 
+  /** The error a waiter gets once the queue is closed (made by the constructor's `closeReason`). */
+  closedError(): unknown {
+    return this.#closeReason();
+  }
+
   /** Queues an item, handing it straight to the oldest waiter if there is one. */
   push(item: T): void {
     const waiter = this.#waiters.shift();
@@ -77,6 +82,7 @@ export class ReceiveQueue<T, U> {
    * rejects with the close reason once closed, or with the signal's reason.
    */
   take(timeoutMs: number, signal: AbortSignal | undefined): Promise<U | null> {
+    if (this.#closed) return Promise.reject(this.closedError());
     return new Promise<U | null>((resolve, reject) => {
       const deadline = Number.isFinite(timeoutMs) ? performance.now() + timeoutMs : Infinity;
       const waiter: Waiter<U> = { resolve, reject, deadline, signal, onAbort: undefined };

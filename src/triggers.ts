@@ -7,7 +7,15 @@
  * @module
  */
 
-/** Trigger bits (spec §13.2). */
+import { Interest } from "./native_port.ts";
+
+/**
+ * Trigger bits (spec §13.2). This engine sets only `accept`, `connect`,
+ * `send` and `recv` as interest and reports `err` besides; `notify`, `pool`
+ * and `timeout` are never set (wake-ups come through the waiter, pool
+ * shortage and timeouts are tracked by the engine itself) and are listed
+ * only so that every bit keeps the spec's value.
+ */
 export const Trigger = {
   notify: 1 << 0,
   accept: 1 << 1,
@@ -19,14 +27,11 @@ export const Trigger = {
   timeout: 1 << 7,
 } as const;
 
-/** OS interest bits as the native poller takes them. */
-export const OsInterest = { read: 1, write: 2 } as const;
-
 /** The OS interest that a channel's expected triggers need. */
 export function osInterestOf(expected: number): number {
   let os = 0;
-  if (expected & (Trigger.recv | Trigger.accept | Trigger.notify)) os |= OsInterest.read;
-  if (expected & (Trigger.send | Trigger.connect)) os |= OsInterest.write;
+  if (expected & (Trigger.recv | Trigger.accept)) os |= Interest.read;
+  if (expected & (Trigger.send | Trigger.connect)) os |= Interest.write;
   return os;
 }
 
@@ -44,7 +49,6 @@ export type MaskBits = ArrayLike<number>;
 
 function readableActivity(expected: number): number {
   if (expected & Trigger.recv) return Trigger.recv;
-  if (expected & Trigger.notify) return Trigger.notify;
   if (expected & Trigger.accept) return Trigger.accept;
   return 0;
 }
@@ -66,7 +70,7 @@ function pollLikeTranslator(bits: MaskBits): MaskTranslator {
   const OUT = bits[1] ?? 0;
   const failure = (bits[2] ?? 0) | (bits[3] ?? 0) | (bits[4] ?? 0);
   return (raw, expected) => {
-    let act = expected & Trigger.pool;
+    let act = 0;
     if (raw & IN) act |= readableActivity(expected);
     if (raw & OUT) act |= writableActivity(expected);
     if (raw & failure) act |= Trigger.err;
@@ -85,9 +89,9 @@ function kqueueTranslator(bits: MaskBits): MaskTranslator {
   const EOF = bits[6] ?? 0;
   const ERROR = bits[7] ?? 0;
   return (raw, expected) => {
-    let act = expected & Trigger.pool;
+    let act = 0;
     const filter = raw & 0xffff;
-    if (raw & ERROR) return act | Trigger.err;
+    if (raw & ERROR) return Trigger.err;
     if (filter === READ) {
       act |= readableActivity(expected);
       if (raw & EOF && (expected & Trigger.recv) === 0) act |= Trigger.err;

@@ -21,10 +21,9 @@ import {
   postNew,
   recv,
   withEngines,
-} from "./support.ts";
-import { skipFor } from "./host_checks.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+} from "./_support/scenario.ts";
+import { skipFor } from "./_support/host.ts";
+import { sleep } from "./_support/wait.ts";
 
 function ampeError(status: number) {
   return (err: unknown) => {

@@ -26,8 +26,8 @@ import {
   TRANSPORTS,
   withEngines,
   withPair,
-} from "./support.ts";
-import { skipFor, UDS_SKIP } from "./host_checks.ts";
+} from "./_support/scenario.ts";
+import { skipFor, UDS_SKIP } from "./_support/host.ts";
 
 function post(ampe: Ampe, g: ChannelGroup, op: number, ch: number, mid = 0n, body = ""): bigint {
   return postNew(ampe, g, (m) => {

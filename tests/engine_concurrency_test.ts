@@ -32,8 +32,9 @@ import {
   type Transport,
   TRANSPORTS,
   withEngines,
-} from "./support.ts";
-import { skipFor, UDS_SKIP } from "./host_checks.ts";
+} from "./_support/scenario.ts";
+import { skipFor, UDS_SKIP } from "./_support/host.ts";
+import { sleep } from "./_support/wait.ts";
 
 /** bun test applies its 5 s default to node:test tests unless a test names its own limit. */
 const LIMIT = { timeout: 60_000 };
@@ -44,10 +45,6 @@ const E1024: Options = { initialPoolMsgs: 1024, maxPoolMsgs: 1024 };
 
 /** Connect failures S-066 makes before the server starts, in the loop and parallel runs. */
 const RECONNECT_ATTEMPTS = 1000;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 /** The `~connect_to` value a HelloRequest to `a` carries: proves it came from this run. */
 function connectTo(a: Addresses): string {

@@ -6,12 +6,11 @@ import { existsSync, rmSync } from "node:fs";
 import {
   AllocationStrategy,
   AmpeStatus,
-  findFreeTcpPort,
   OpCode,
   TCPClientAddress,
-  tempUdsPath,
   UDSClientAddress,
 } from "../mod.ts";
+import { findFreeTcpPort, tempUdsPath } from "../testing.ts";
 import {
   accept,
   addresses,
@@ -25,8 +24,8 @@ import {
   recv,
   TRANSPORTS,
   withEngines,
-} from "./support.ts";
-import { skipFor, UDS_SKIP } from "./host_checks.ts";
+} from "./_support/scenario.ts";
+import { skipFor, UDS_SKIP } from "./_support/host.ts";
 
 suite("connect", () => {
   for (const t of TRANSPORTS) {

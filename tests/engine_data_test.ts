@@ -2,8 +2,8 @@
 import { describe as suite, test } from "node:test";
 import assert from "node:assert/strict";
 import { type Ampe, AmpeStatus, type ChannelGroup, type Message, OpCode } from "../mod.ts";
-import { expectMsg, expectNext, postNew, recv, TRANSPORTS, withPair } from "./support.ts";
-import { skipFor } from "./host_checks.ts";
+import { expectMsg, expectNext, postNew, recv, TRANSPORTS, withPair } from "./_support/scenario.ts";
+import { skipFor } from "./_support/host.ts";
 
 for (const t of TRANSPORTS) {
   suite(`data over ${t}`, skipFor(t), () => {

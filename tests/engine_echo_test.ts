@@ -22,8 +22,8 @@ import {
   postNew,
   recv,
   withEngines,
-} from "./support.ts";
-import { HOST_TRANSPORTS } from "./host_checks.ts";
+} from "./_support/scenario.ts";
+import { HOST_TRANSPORTS } from "./_support/host.ts";
 
 /** bun test applies its 5 s default to node:test tests unless a test names its own limit. */
 const LIMIT = { timeout: 60_000 };

@@ -4,7 +4,6 @@
 import { describe as suite, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readdirSync, readlinkSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { setImmediate } from "node:timers";
@@ -25,23 +24,20 @@ import {
   expectMsg,
   expectNext,
   listen,
-  openFdCount,
   postNew,
   recv,
   TRANSPORTS,
   withEngines,
-} from "./support.ts";
-import { HOST_TRANSPORTS, skipFor } from "./host_checks.ts";
+} from "./_support/scenario.ts";
+import { HOST_TRANSPORTS, skipFor } from "./_support/host.ts";
+import { openFds } from "./_support/resources.ts";
+import { sleep } from "./_support/wait.ts";
 
 /** bun test applies its 5 s default to node:test tests unless a test names its own limit. */
 const LIMIT = { timeout: 60_000 };
 
 const TICK_MS = 10;
 const STREAM_COUNT = 20_000;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 /** Counts the ticks of a 10 ms interval while `fn` runs; returns ticks and elapsed ms. */
 async function ticksDuring(fn: () => Promise<void>): Promise<Run> {
@@ -113,26 +109,10 @@ interface Resources {
 
 const ENGINE_FD = /^(socket:|anon_inode:\[(eventpoll|eventfd)\])/;
 
-function engineFdCount(): number {
-  try {
-    let n = 0;
-    for (const fd of readdirSync("/proc/self/fd")) {
-      try {
-        if (ENGINE_FD.test(readlinkSync(`/proc/self/fd/${fd}`))) n++;
-      } catch {
-        // closed while we looked (e.g. the directory's own descriptor)
-      }
-    }
-    return n;
-  } catch {
-    return -1;
-  }
-}
-
-async function resources(): Promise<Resources> {
+function resources(): Resources {
   const native = loadNative();
   try {
-    return { fds: await openFdCount(), engineFds: engineFdCount(), handles: native.handleCount() };
+    return { fds: openFds(), engineFds: openFds(ENGINE_FD), handles: native.handleCount() };
   } finally {
     native.unload();
   }
@@ -338,9 +318,9 @@ suite("event loop", () => {
     async () => {
       // One cycle first: runtimes open some descriptors once, on first use (DNS, workers).
       await trafficCycle();
-      const before = await resources();
+      const before = resources();
       for (let i = 0; i < 3; i++) await trafficCycle();
-      let after = await resources();
+      let after = resources();
       // A leak only adds; runtimes may close descriptors of their own meanwhile (Bun's park
       // worker pool shrinks, child processes of earlier tests finish), so counts may drop.
       const settled = () =>
@@ -350,7 +330,7 @@ suite("event loop", () => {
       const end = Date.now() + 5000;
       while (!settled() && Date.now() < end) {
         await sleep(50);
-        after = await resources();
+        after = resources();
       }
       const text = JSON.stringify({ before, after });
       assert.equal(after.handles, before.handles, `live native handles: ${text}`);

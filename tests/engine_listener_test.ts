@@ -12,10 +12,10 @@ import {
   OpCode,
   TCPClientAddress,
   TCPServerAddress,
-  tempUdsPath,
   UDSClientAddress,
   UDSServerAddress,
 } from "../mod.ts";
+import { tempUdsPath } from "../testing.ts";
 import {
   accept,
   addresses,
@@ -28,8 +28,8 @@ import {
   postNew,
   recv,
   withEngines,
-} from "./support.ts";
-import { skipFor, UDS_SKIP } from "./host_checks.ts";
+} from "./_support/scenario.ts";
+import { skipFor, UDS_SKIP } from "./_support/host.ts";
 
 const E2_32 = { initialPoolMsgs: 2, maxPoolMsgs: 32 };
 

@@ -32,8 +32,8 @@ import {
   TRANSPORTS,
   withEngines,
   withPair,
-} from "./support.ts";
-import { abortiveCloseSkip, skipFor, UDS_SKIP } from "./host_checks.ts";
+} from "./_support/scenario.ts";
+import { abortiveCloseSkip, skipFor, UDS_SKIP } from "./_support/host.ts";
 
 /** Receives until the channel_closed Signal of `ch`; returns it and what came before it. */
 async function untilClosed(

@@ -26,8 +26,8 @@ import {
   TRANSPORTS,
   withEngines,
   withPair,
-} from "./support.ts";
-import { skipFor } from "./host_checks.ts";
+} from "./_support/scenario.ts";
+import { skipFor } from "./_support/host.ts";
 
 /** A fresh message with `op`, channel `ch` and `body`. */
 function message(ampe: Ampe, op: number, ch: number, body = ""): Message {

@@ -17,8 +17,9 @@ import {
   type Transport,
   TRANSPORTS,
   withEngines,
-} from "./support.ts";
-import { skipFor } from "./host_checks.ts";
+} from "./_support/scenario.ts";
+import { skipFor } from "./_support/host.ts";
+import { sleep } from "./_support/wait.ts";
 
 /** bun test applies its 5 s default to node:test tests unless a test names its own limit. */
 const LIMIT = { timeout: 30_000 };
@@ -64,10 +65,6 @@ function concat(...parts: Uint8Array[]): Uint8Array {
 
 function hex(bytes: Uint8Array): string {
   return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(" ");
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** How a raw socket ended: the peer's FIN, its reset (or another error), or our own close. */

@@ -10,7 +10,7 @@ import { readdirSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
-import { UDS_SKIP } from "./host_checks.ts";
+import { UDS_SKIP } from "./_support/host.ts";
 
 const EXAMPLES = fileURLToPath(new URL("../examples/", import.meta.url));
 const LIMIT_MS = 30_000;
@@ -91,7 +91,7 @@ function start(file: string, args: string[] = []): Run {
   const runtimeArgs = typeof process.versions.bun === "string"
     ? [path, ...args]
     : ["run", "--no-check", "--allow-ffi", "--allow-read", "--allow-env", path, ...args];
-  // Under qemu-user (scripts/test_arm64.sh) the runtime runs through the emulator.
+  // Under qemu-user (scripts/test/arm64.sh) the runtime runs through the emulator.
   const wrapper = process.env.TOFU_TEST_EXEC_WRAPPER;
   const [command, commandArgs] = wrapper
     ? [wrapper, [process.execPath, ...runtimeArgs]]

@@ -12,7 +12,8 @@ import { join } from "node:path";
 import process from "node:process";
 import { pathToFileURL } from "node:url";
 import { BackendId, Interest, NativeError } from "../ffi/mod.ts";
-import { enc, leakFree, LOOPBACK, native, Scope, sleep, until } from "./native_support.ts";
+import { enc, leakFree, LOOPBACK, native, Scope } from "./_support/native.ts";
+import { sleep, until } from "./_support/wait.ts";
 
 /** Far longer than anything here takes; a wait that hits it means "nothing happened". */
 const LONG_MS = 10_000;
@@ -492,7 +493,7 @@ for (const { id, name, skip } of backends) {
 
 /**
  * The command that runs `file` in a fresh process of this runtime. Under
- * qemu-user (scripts/test_arm64.sh) the runtime binary cannot be executed
+ * qemu-user (scripts/test/arm64.sh) the runtime binary cannot be executed
  * directly, so TOFU_TEST_EXEC_WRAPPER names the emulator to run it with.
  */
 function runtimeCommand(file: string, denoTest: boolean): [string, string[]] {

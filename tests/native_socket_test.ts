@@ -9,8 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { BackendId, NativeError } from "../ffi/mod.ts";
-import { enc, leakFree, LOOPBACK, native, Scope, until } from "./native_support.ts";
-import { abortiveCloseSkip, UDS_SKIP } from "./host_checks.ts";
+import { enc, leakFree, LOOPBACK, native, pairOn, Scope, tcpPair } from "./_support/native.ts";
+import { abortiveCloseSkip, UDS_SKIP } from "./_support/host.ts";
+import { until } from "./_support/wait.ts";
 
 const RESET_SKIP = await abortiveCloseSkip();
 
@@ -21,43 +22,6 @@ let pathCount = 0;
 /** A fresh UDS path in the temp directory (not created). */
 function tempPath(): string {
   return join(tmpdir(), `tofu_t${process.pid}_${pathCount++}.sock`);
-}
-
-/** Accepts one connection from `listener`. */
-function acceptOne(scope: Scope, listener: number): Promise<number> {
-  const out = new Int32Array(1);
-  return until(
-    "accept",
-    () => native.accept(listener, out) === 1 ? scope.socket(out[0]!) : undefined,
-  );
-}
-
-/** Waits until a non-blocking connect has completed. */
-async function connected(client: number): Promise<void> {
-  await until("connect", () => {
-    const state = native.connectCheck(client);
-    if (state === NativeError.again) return undefined;
-    assert.equal(state, 0, "connect failed");
-    return true;
-  });
-}
-
-/** A connected pair over `listener`'s address family. */
-async function pairOn(
-  scope: Scope,
-  listener: number,
-  connect: () => number,
-): Promise<{ client: number; server: number }> {
-  const client = scope.socket(connect(), "connect");
-  const server = await acceptOne(scope, listener);
-  await connected(client);
-  return { client, server };
-}
-
-async function tcpPair(scope: Scope): Promise<{ client: number; server: number }> {
-  const listener = scope.socket(native.tcpListen(LOOPBACK, 0, 16), "tcpListen");
-  const port = native.localPort(listener);
-  return await pairOn(scope, listener, () => native.tcpConnect(LOOPBACK, port));
 }
 
 async function udsPair(scope: Scope): Promise<{ client: number; server: number }> {

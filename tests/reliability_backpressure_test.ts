@@ -6,19 +6,25 @@
 import { describe as suite, test } from "node:test";
 import assert from "node:assert/strict";
 import { type Ampe, AmpeStatus, type ChannelGroup, OpCode } from "../mod.ts";
-import { addresses, expectMsg, listen, recv, TRANSPORTS, withEngines } from "./support.ts";
 import {
-  collectGarbage,
+  addresses,
+  expectMsg,
+  listen,
+  recv,
+  TRANSPORTS,
+  withEngines,
+} from "./_support/scenario.ts";
+import {
   concat,
   frame,
   RAW_TRANSPORTS,
   RawSocket,
   type RawTarget,
-  rssBytes,
-  sleep,
   startChild,
 } from "./fixtures/rel_wire.ts";
-import { skipFor } from "./host_checks.ts";
+import { skipFor } from "./_support/host.ts";
+import { collectGarbage, rssBytes } from "./_support/resources.ts";
+import { sleep } from "./_support/wait.ts";
 
 /** bun test applies its 5 s default to node:test tests unless a test names its own limit. */
 const LIMIT = { timeout: 120_000 };

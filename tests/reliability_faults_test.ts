@@ -21,7 +21,6 @@ import {
 import {
   addresses,
   establish,
-  eventually,
   expectMsg,
   listen,
   postNew,
@@ -29,17 +28,11 @@ import {
   type Transport,
   TRANSPORTS,
   withEngines,
-} from "./support.ts";
-import {
-  type Child,
-  frame,
-  nativeHandleCount,
-  RawSocket,
-  sleep,
-  socketCount,
-  startChild,
-} from "./fixtures/rel_wire.ts";
-import { fdLimitSkip, HOST_TRANSPORTS, skipFor } from "./host_checks.ts";
+} from "./_support/scenario.ts";
+import { type Child, frame, RawSocket, startChild } from "./fixtures/rel_wire.ts";
+import { fdLimitSkip, HOST_TRANSPORTS, skipFor } from "./_support/host.ts";
+import { nativeHandleCount, openFds, SOCKET_FDS } from "./_support/resources.ts";
+import { eventually, sleep } from "./_support/wait.ts";
 
 /** bun test applies its 5 s default to node:test tests unless a test names its own limit. */
 const LIMIT = { timeout: 120_000 };
@@ -69,7 +62,7 @@ interface Resources {
 }
 
 function resources(): Resources {
-  return { sockets: socketCount(), handles: nativeHandleCount() };
+  return { sockets: openFds(SOCKET_FDS), handles: nativeHandleCount() };
 }
 
 /** Waits until native handles are back to `before` and no socket is open beyond `before`. */

@@ -1,6 +1,6 @@
 // Hostile input: raw sockets send random and mutated frames to a tofu server
 // (spec §3, §3.5 [N1] [N2], §10.9, §11). The fuzzer and its reference decoder
-// live in fixtures/rel_fuzz.ts; scripts/fuzz.ts runs millions of cases.
+// live in fixtures/rel_fuzz.ts; scripts/reliability/fuzz.ts runs millions of cases.
 //
 // TOFU_FUZZ_SEED and TOFU_FUZZ_CASES override the seed (random by default,
 // always printed) and the number of cases (default 200 000, twice the 100 000 CI needs).
@@ -13,25 +13,24 @@ import {
   type Ampe,
   AmpeStatus,
   type ChannelGroup,
-  findFreeTcpPort,
   type Message,
   OpCode,
 } from "../mod.ts";
-import { addresses, expectMsg, listen, recv, withEngines } from "./support.ts";
+import { findFreeTcpPort } from "../testing.ts";
+import { addresses, expectMsg, listen, recv, withEngines } from "./_support/scenario.ts";
 import { checkStream, expectedOutcome, Rng, runFuzz } from "./fixtures/rel_fuzz.ts";
 import {
   concat,
   encodeFrame,
-  fdCount,
   frame,
   MAX_SECTION,
-  nativeHandleCount,
   RAW_TRANSPORTS,
   RawSocket,
   type RawTarget,
-  sleep,
 } from "./fixtures/rel_wire.ts";
-import { UDS_SKIP } from "./host_checks.ts";
+import { UDS_SKIP } from "./_support/host.ts";
+import { nativeHandleCount, openFds } from "./_support/resources.ts";
+import { sleep } from "./_support/wait.ts";
 
 /** bun test applies its 5 s default to node:test tests unless a test names its own limit. */
 const LIMIT = { timeout: 120_000 };
@@ -332,7 +331,7 @@ suite("fuzz", () => {
           });
           assert.equal(out.frames.length, 5000);
           // Baseline after the first raw socket: a runtime may open its own descriptors on first use.
-          const fdsBefore = fdCount();
+          const fdsBefore = openFds();
           const handlesBefore = nativeHandleCount();
           // 300 connections, each saying hello once and staying open.
           const socks: RawSocket[] = [];
@@ -369,7 +368,7 @@ suite("fuzz", () => {
             "no connection to the ~connect_to address of a received HelloRequest",
           );
           assert.equal(nativeHandleCount(), handlesBefore, "native handles back to before");
-          if (fdsBefore >= 0) assert.equal(fdCount(), fdsBefore, "descriptors back to before");
+          if (fdsBefore >= 0) assert.equal(openFds(), fdsBefore, "descriptors back to before");
         });
       } finally {
         await new Promise<void>((r) => trap.close(() => r()));

@@ -7,7 +7,7 @@ import { describe as suite, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { startChild } from "./fixtures/rel_wire.ts";
-import { fdLimitSkip } from "./host_checks.ts";
+import { fdLimitSkip } from "./_support/host.ts";
 
 /** bun test applies its 5 s default to node:test tests unless a test names its own limit. */
 const LIMIT = { timeout: 120_000 };

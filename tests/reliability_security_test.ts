@@ -13,16 +13,14 @@ import {
   type Ampe,
   AmpeStatus,
   type ChannelGroup,
-  findFreeTcpPort,
   type Message,
   OpCode,
-  tempUdsPath,
   UDSServerAddress,
 } from "../mod.ts";
+import { findFreeTcpPort, tempUdsPath } from "../testing.ts";
 import {
   addresses,
   connect,
-  eventually,
   expectMsg,
   expectNext,
   listen,
@@ -30,7 +28,7 @@ import {
   postNew,
   recv,
   withEngines,
-} from "./support.ts";
+} from "./_support/scenario.ts";
 import {
   concat,
   encodeFrame,
@@ -40,10 +38,10 @@ import {
   RAW_TRANSPORTS,
   RawSocket,
   type RawTarget,
-  sleep,
   startChild,
   tcpPortFree,
 } from "./fixtures/rel_wire.ts";
+import { eventually, sleep } from "./_support/wait.ts";
 
 /** bun test applies its 5 s default to node:test tests unless a test names its own limit. */
 const LIMIT = { timeout: 120_000 };

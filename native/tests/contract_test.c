@@ -143,7 +143,7 @@ static int load_library(const char *path) {
   int ok = 1;
 #define REQUIRE(name)                                                                              \
   if (p_##name == NULL) {                                                                          \
-    printf("missing export %s\n", #name);                                                         \
+    printf("missing export %s\n", #name);                                                          \
     ok = 0;                                                                                        \
   }
   TOFU_FUNCTIONS(REQUIRE)
@@ -168,7 +168,7 @@ static const char *skip_reason;
   do {                                                                                             \
     long long actual_ = (long long)(actual), expected_ = (long long)(expected);                    \
     if (actual_ != expected_) {                                                                    \
-      printf("    line %d: %s is %lld, expected %s = %lld\n", __LINE__, #actual, actual_,           \
+      printf("    line %d: %s is %lld, expected %s = %lld\n", __LINE__, #actual, actual_,          \
              #expected, expected_);                                                                \
       case_failed = 1;                                                                             \
     }                                                                                              \
@@ -179,7 +179,7 @@ static const char *skip_reason;
   do {                                                                                             \
     long long value_ = (long long)(value);                                                         \
     if (value_ < 0) {                                                                              \
-      printf("    line %d: %s failed with %lld\n", __LINE__, #value, value_);                       \
+      printf("    line %d: %s failed with %lld\n", __LINE__, #value, value_);                      \
       case_failed = 1;                                                                             \
       return;                                                                                      \
     }                                                                                              \
@@ -191,10 +191,13 @@ static const char *skip_reason;
     return;                                                                                        \
   } while (0)
 
+static void close_owned(void);
+
 static void run_case(const char *name, void (*body)(void)) {
   case_failed = 0;
   skip_reason = NULL;
   body();
+  close_owned();
   if (skip_reason != NULL && !case_failed) {
     skipped++;
     printf("skip %s: %s\n", name, skip_reason);
@@ -450,6 +453,56 @@ static int32_t recv_result(int32_t sock, uint8_t *buf, int32_t len) {
   return n;
 }
 
+/* ---- what a case opens, closed after it --------------------------------------- */
+/* A case takes its poller from new_poller() and its TCP pairs from TCP_PAIR();
+ * run_case closes whatever is still open after the case, also when a check
+ * stopped it early. Closing what the case already closed is harmless: a
+ * closed handle is never reused soon (tofu.h), it only gives TOFU_E_BADHANDLE. */
+#define OWNED_MAX 32
+static int32_t owned_pollers[OWNED_MAX], owned_sockets[OWNED_MAX];
+static int owned_poller_count, owned_socket_count;
+
+/* A new poller of the backend under test, destroyed after the case. */
+static int32_t new_poller(void) {
+  int32_t p = tofu_poller_create(backend);
+  if (p > 0 && owned_poller_count < OWNED_MAX) owned_pollers[owned_poller_count++] = p;
+  return p;
+}
+
+/* Keeps sock for closing after the case. */
+static void own_socket(int32_t sock) {
+  if (sock > 0 && owned_socket_count < OWNED_MAX) owned_sockets[owned_socket_count++] = sock;
+}
+
+/* A connected loopback TCP pair, closed after the case (see tcp_pair). */
+static int owned_tcp_pair(int32_t *client, int32_t *server) {
+  int ok = tcp_pair(client, server);
+  own_socket(*client);
+  own_socket(*server);
+  return ok;
+}
+
+/* Sets c and s to a new connected loopback TCP pair, closed after the case;
+ * a pair that cannot be made fails the case and stops it. */
+#define NEW_TCP_PAIR(c, s)                                                                         \
+  do {                                                                                             \
+    if (!owned_tcp_pair(&(c), &(s))) {                                                             \
+      CHECK(!"tcp pair");                                                                          \
+      return;                                                                                      \
+    }                                                                                              \
+  } while (0)
+
+/* Declares c and s as a new pair (NEW_TCP_PAIR). */
+#define TCP_PAIR(c, s)                                                                             \
+  int32_t c, s;                                                                                    \
+  NEW_TCP_PAIR(c, s)
+
+/* Closes the sockets (abortively), then destroys the pollers, a case left open. */
+static void close_owned(void) {
+  while (owned_socket_count > 0) tofu_close(owned_sockets[--owned_socket_count], 1);
+  while (owned_poller_count > 0) tofu_poller_destroy(owned_pollers[--owned_poller_count]);
+}
+
 /* ---- identity --------------------------------------------------------------------- */
 
 static void test_identity(void) {
@@ -491,7 +544,7 @@ static void test_poller_create(void) {
     if (tofu_backends() & (1 << id)) continue;
     CHECK_EQ(tofu_poller_create(id), TOFU_E_NOBACKEND);
   }
-  int32_t p = tofu_poller_create(backend);
+  int32_t p = new_poller();
   REQUIRE_OK(p);
   CHECK(p > 0);
   CHECK_EQ(tofu_poller_backend(p), backend);
@@ -509,81 +562,54 @@ static void test_poller_create(void) {
 
 /* (a) read interest, no data: the wait times out with nothing. */
 static void test_a_no_data_times_out(void) {
-  int32_t p = tofu_poller_create(backend), c, s, masks[16];
+  int32_t p = new_poller(), masks[16];
   REQUIRE_OK(p);
-  if (!tcp_pair(&c, &s)) {
-    CHECK(!"tcp pair");
-    return;
-  }
+  TCP_PAIR(c, s);
   CHECK_EQ(tofu_poller_register(p, s, 1, TOFU_INTEREST_READ), 0);
   CHECK_EQ(wait_once(p, masks, 50), 0);
   uint8_t buf[8];
   CHECK_EQ(tofu_recv(s, buf, 0, 8), TOFU_E_AGAIN); /* would block, not EOF */
-  tofu_close(c, 1);
-  tofu_close(s, 1);
-  tofu_poller_destroy(p);
 }
 
 /* (b) the peer writes: read readiness with our token. */
 static void test_b_peer_writes_readable(void) {
-  int32_t p = tofu_poller_create(backend), c, s;
+  int32_t p = new_poller();
   REQUIRE_OK(p);
-  if (!tcp_pair(&c, &s)) {
-    CHECK(!"tcp pair");
-    return;
-  }
+  TCP_PAIR(c, s);
   CHECK_EQ(tofu_poller_register(p, s, 7, TOFU_INTEREST_READ), 0);
   CHECK_EQ(tofu_send(c, text("x"), 0, 1), 1);
   CHECK(wait_for(p, 7, READ_BIT, 2000) & READ_BIT);
-  tofu_close(c, 1);
-  tofu_close(s, 1);
-  tofu_poller_destroy(p);
 }
 
 /* (c) write interest on a fresh connected socket: writable at once. */
 static void test_c_fresh_socket_writable(void) {
-  int32_t p = tofu_poller_create(backend), c, s, masks[16];
+  int32_t p = new_poller(), masks[16];
   REQUIRE_OK(p);
-  if (!tcp_pair(&c, &s)) {
-    CHECK(!"tcp pair");
-    return;
-  }
+  TCP_PAIR(c, s);
   CHECK_EQ(tofu_poller_register(p, s, 3, TOFU_INTEREST_WRITE), 0);
   CHECK_EQ(wait_once(p, masks, 1000), 1);
   CHECK(masks[3] & WRITE_BIT);
   CHECK((masks[3] & READ_BIT) == 0);
-  tofu_close(c, 1);
-  tofu_close(s, 1);
-  tofu_poller_destroy(p);
 }
 
 /* (d) after unregister nothing is reported, even with data waiting. */
 static void test_d_unregister_silences(void) {
-  int32_t p = tofu_poller_create(backend), c, s, masks[16];
+  int32_t p = new_poller(), masks[16];
   REQUIRE_OK(p);
-  if (!tcp_pair(&c, &s)) {
-    CHECK(!"tcp pair");
-    return;
-  }
+  TCP_PAIR(c, s);
   CHECK_EQ(tofu_poller_register(p, s, 1, TOFU_INTEREST_READ), 0);
   CHECK_EQ(tofu_send(c, text("x"), 0, 1), 1);
   CHECK(wait_for(p, 1, READ_BIT, 2000) & READ_BIT);
   CHECK_EQ(tofu_poller_unregister(p, s), 0);
   CHECK_EQ(wait_once(p, masks, 50), 0);
   CHECK_EQ(tofu_poller_unregister(p, s), 0); /* not registered: still fine */
-  tofu_close(c, 1);
-  tofu_close(s, 1);
-  tofu_poller_destroy(p);
 }
 
 /* (e) modify read -> write: write readiness only, though data is waiting. */
 static void test_e_modify_read_to_write(void) {
-  int32_t p = tofu_poller_create(backend), c, s, masks[16];
+  int32_t p = new_poller(), masks[16];
   REQUIRE_OK(p);
-  if (!tcp_pair(&c, &s)) {
-    CHECK(!"tcp pair");
-    return;
-  }
+  TCP_PAIR(c, s);
   CHECK_EQ(tofu_poller_register(p, s, 2, TOFU_INTEREST_READ), 0);
   CHECK_EQ(tofu_send(c, text("x"), 0, 1), 1);
   CHECK(wait_for(p, 2, READ_BIT, 2000) & READ_BIT);
@@ -594,19 +620,14 @@ static void test_e_modify_read_to_write(void) {
   CHECK_EQ(tofu_poller_modify(p, s, 2, TOFU_INTEREST_READ | TOFU_INTEREST_WRITE), 0);
   CHECK_EQ(wait_once(p, masks, 1000), 1);
   CHECK((masks[2] & WRITE_BIT) && (masks[2] & READ_BIT));
-  tofu_close(c, 1);
-  tofu_close(s, 1);
-  tofu_poller_destroy(p);
 }
 
 /* (f) two sockets both written: both reported. */
 static void test_f_two_sockets_readable(void) {
-  int32_t p = tofu_poller_create(backend), c1, s1, c2, s2, masks[16];
+  int32_t p = new_poller(), masks[16];
   REQUIRE_OK(p);
-  if (!tcp_pair(&c1, &s1) || !tcp_pair(&c2, &s2)) {
-    CHECK(!"tcp pairs");
-    return;
-  }
+  TCP_PAIR(c1, s1);
+  TCP_PAIR(c2, s2);
   CHECK_EQ(tofu_poller_register(p, s1, 4, TOFU_INTEREST_READ), 0);
   CHECK_EQ(tofu_poller_register(p, s2, 5, TOFU_INTEREST_READ), 0);
   CHECK_EQ(tofu_send(c1, text("a"), 0, 1), 1);
@@ -615,22 +636,15 @@ static void test_f_two_sockets_readable(void) {
   CHECK(wait_for(p, 5, READ_BIT, 2000) & READ_BIT);
   CHECK_EQ(wait_once(p, masks, 0), 2); /* level-triggered: both still there */
   CHECK((masks[4] & READ_BIT) && (masks[5] & READ_BIT));
-  tofu_close(c1, 1);
-  tofu_close(s1, 1);
-  tofu_close(c2, 1);
-  tofu_close(s2, 1);
-  tofu_poller_destroy(p);
 }
 
 /* (g) events carry exactly the token of the socket that is ready, and a
  * re-registration's new token replaces the old one. */
 static void test_g_token_isolation(void) {
-  int32_t p = tofu_poller_create(backend), c1, s1, c2, s2, masks[16];
+  int32_t p = new_poller(), masks[16];
   REQUIRE_OK(p);
-  if (!tcp_pair(&c1, &s1) || !tcp_pair(&c2, &s2)) {
-    CHECK(!"tcp pairs");
-    return;
-  }
+  TCP_PAIR(c1, s1);
+  TCP_PAIR(c2, s2);
   CHECK_EQ(tofu_poller_register(p, s1, 1, TOFU_INTEREST_READ), 0);
   CHECK_EQ(tofu_poller_register(p, s2, 2, TOFU_INTEREST_READ), 0);
   CHECK_EQ(tofu_send(c1, text("a"), 0, 1), 1);
@@ -643,16 +657,11 @@ static void test_g_token_isolation(void) {
   CHECK_EQ(wait_once(p, masks, 1000), 1);
   CHECK(masks[9] & READ_BIT);
   CHECK_EQ(masks[1], 0);
-  tofu_close(c1, 1);
-  tofu_close(s1, 1);
-  tofu_close(c2, 1);
-  tofu_close(s2, 1);
-  tofu_poller_destroy(p);
 }
 
 /* (h) a listener with a pending client is readable (accept on). */
 static void test_h_listener_accept_ready(void) {
-  int32_t p = tofu_poller_create(backend);
+  int32_t p = new_poller();
   REQUIRE_OK(p);
   int32_t l = tofu_tcp_listen(text("127.0.0.1"), 9, 0, 16);
   REQUIRE_OK(l);
@@ -669,17 +678,13 @@ static void test_h_listener_accept_ready(void) {
   tofu_close(s, 1);
   tofu_close(c, 1);
   tofu_close(l, 1);
-  tofu_poller_destroy(p);
 }
 
 /* (i) register twice acts as modify; modify before register acts as register. */
 static void test_i_register_twice_and_modify_first(void) {
-  int32_t p = tofu_poller_create(backend), c, s, masks[16];
+  int32_t p = new_poller(), masks[16];
   REQUIRE_OK(p);
-  if (!tcp_pair(&c, &s)) {
-    CHECK(!"tcp pair");
-    return;
-  }
+  TCP_PAIR(c, s);
   CHECK_EQ(tofu_poller_modify(p, s, 1, TOFU_INTEREST_WRITE), 0);
   CHECK_EQ(wait_once(p, masks, 1000), 1);
   CHECK(masks[1] & WRITE_BIT);
@@ -690,9 +695,6 @@ static void test_i_register_twice_and_modify_first(void) {
   CHECK_EQ(masks[1], 0);
   CHECK_EQ(tofu_poller_register(p, s, 2, 4), TOFU_E_INVAL);
   CHECK_EQ(tofu_poller_modify(p, s, 2, -1), TOFU_E_INVAL);
-  tofu_close(c, 1);
-  tofu_close(s, 1);
-  tofu_poller_destroy(p);
 }
 
 /* The waiter: what its callback was told, counted per event. */
@@ -715,12 +717,9 @@ static int reaches(_Atomic int *counter, int want, int ms) {
 static void test_waiter(void) {
   atomic_store(&waiter_ready_calls, 0);
   atomic_store(&waiter_stopped_calls, 0);
-  int32_t p = tofu_poller_create(backend), c, s;
+  int32_t p = new_poller();
   REQUIRE_OK(p);
-  if (!tcp_pair(&c, &s)) {
-    CHECK(!"tcp pair");
-    return;
-  }
+  TCP_PAIR(c, s);
   CHECK_EQ(tofu_waiter_arm(p), TOFU_E_INVAL); /* no waiter yet */
   CHECK_EQ(tofu_waiter_start(p, NULL), TOFU_E_INVAL);
   int32_t id = tofu_waiter_start(p, count_waiter_event);
@@ -746,7 +745,7 @@ static void test_waiter(void) {
   CHECK_EQ(tofu_poller_wake(p), 0); /* a wake counts as ready too */
   CHECK(reaches(&waiter_ready_calls, 3, 10000));
   int32_t w[4];
-  tofu_poller_wait(p, w, 2, 0); /* consume the wake */
+  tofu_poller_wait(p, w, 2, 0);    /* consume the wake */
   CHECK_EQ(tofu_waiter_arm(p), 0); /* armed and parked when destroyed */
   sleep_ms(10);
   CHECK_EQ(tofu_poller_destroy(p), 0);
@@ -760,14 +759,12 @@ static void test_waiter(void) {
   CHECK_EQ(gone, 1);
   CHECK_EQ(tofu_waiter_gone(id), TOFU_E_INVAL); /* the number is released */
   CHECK_EQ(tofu_waiter_arm(p), TOFU_E_BADHANDLE);
-  tofu_close(c, 1);
-  tofu_close(s, 1);
 }
 
 /* (j) the wake: nothing -> timeout; a wake -> a park returns 1 and the next
  * wait consumes it without reporting it; then timeouts again. */
 static void test_j_wake(void) {
-  int32_t p = tofu_poller_create(backend), masks[16];
+  int32_t p = new_poller(), masks[16];
   REQUIRE_OK(p);
   CHECK_EQ(tofu_poller_park(p, 100), 0);
   CHECK_EQ(wait_once(p, masks, 100), 0);
@@ -801,7 +798,7 @@ static void wake_thread(void *raw) {
 
 /* A wake from another thread ends a park (or wait) that waits forever. */
 static void test_wake_from_other_thread(void) {
-  int32_t p = tofu_poller_create(backend), masks[16];
+  int32_t p = new_poller(), masks[16];
   REQUIRE_OK(p);
   struct park_job park = {p, -1, -100}, waker = {p, 0, -100};
   thread_t t1, t2;
@@ -815,13 +812,12 @@ static void test_wake_from_other_thread(void) {
   CHECK(start_thread(&t2, wake_thread, &waker));
   CHECK_EQ(wait_once(p, masks, -1), 0); /* a woken wait returns 0 */
   join_thread(t2);
-  tofu_poller_destroy(p);
 }
 
 /* A wake meant for a park is not lost to a wait(0) the driving thread makes
  * meanwhile (the engine peeks with wait(0) while its park is pending). */
 static void test_wake_reaches_park_despite_waits(void) {
-  int32_t p = tofu_poller_create(backend), masks[16];
+  int32_t p = new_poller(), masks[16];
   REQUIRE_OK(p);
   struct park_job park = {p, 3000, -100};
   thread_t t;
@@ -830,20 +826,16 @@ static void test_wake_reaches_park_despite_waits(void) {
   CHECK_EQ(tofu_poller_wake(p), 0);
   for (int i = 0; i < 20; i++) CHECK_EQ(wait_once(p, masks, 0), 0);
   join_thread(t);
-  CHECK_EQ(park.result, 1); /* 0 would mean the wake was drained under it */
+  CHECK_EQ(park.result, 1);            /* 0 would mean the wake was drained under it */
   CHECK_EQ(wait_once(p, masks, 0), 0); /* now the wait consumes it */
   CHECK_EQ(tofu_poller_park(p, 50), 0);
-  tofu_poller_destroy(p);
 }
 
 /* Interest changes made while another thread parks are seen by the park. */
 static void test_park_sees_interest_changes(void) {
-  int32_t p = tofu_poller_create(backend), c, s, masks[16];
+  int32_t p = new_poller(), masks[16];
   REQUIRE_OK(p);
-  if (!tcp_pair(&c, &s)) {
-    CHECK(!"tcp pair");
-    return;
-  }
+  TCP_PAIR(c, s);
   CHECK_EQ(tofu_send(c, text("x"), 0, 1), 1);
   sleep_ms(20);
   CHECK_EQ(tofu_poller_register(p, s, 1, 0), 0); /* registered, no interest */
@@ -853,15 +845,12 @@ static void test_park_sees_interest_changes(void) {
   sleep_ms(100);
   CHECK_EQ(tofu_poller_modify(p, s, 1, TOFU_INTEREST_READ), 0);
   join_thread(t);
-  CHECK_EQ(park.result, 1); /* not 0: the 5 s timeout did not run out */
+  CHECK_EQ(park.result, 1);            /* not 0: the 5 s timeout did not run out */
   CHECK_EQ(wait_once(p, masks, 0), 1); /* the park consumed nothing */
   CHECK(masks[1] & READ_BIT);
   /* A fresh register (not a modify) is seen too. */
   int32_t c2, s2;
-  if (!tcp_pair(&c2, &s2)) {
-    CHECK(!"tcp pair");
-    return;
-  }
+  NEW_TCP_PAIR(c2, s2);
   CHECK_EQ(tofu_poller_modify(p, s, 1, 0), 0);
   struct park_job park2 = {p, 5000, -100};
   CHECK(start_thread(&t, park_thread, &park2));
@@ -875,17 +864,13 @@ static void test_park_sees_interest_changes(void) {
   tofu_close(s, 1);
   tofu_close(c2, 1);
   tofu_close(s2, 1);
-  tofu_poller_destroy(p);
 }
 
 /* Interest 0 reports nothing at all, not even hang-up or error. */
 static void test_interest_zero_is_silent(void) {
-  int32_t p = tofu_poller_create(backend), c, s, masks[16];
+  int32_t p = new_poller(), masks[16];
   REQUIRE_OK(p);
-  if (!tcp_pair(&c, &s)) {
-    CHECK(!"tcp pair");
-    return;
-  }
+  TCP_PAIR(c, s);
   CHECK_EQ(tofu_poller_register(p, s, 1, 0), 0);
   CHECK_EQ(tofu_send(c, text("x"), 0, 1), 1);
   CHECK_EQ(tofu_close(c, 1), 0); /* RST: error and hang-up on s */
@@ -896,13 +881,11 @@ static void test_interest_zero_is_silent(void) {
   CHECK(wait_for(p, 1, -1, 1000) != 0);
   CHECK_EQ(tofu_poller_modify(p, s, 1, 0), 0);
   CHECK_EQ(wait_once(p, masks, 50), 0);
-  tofu_close(s, 1);
-  tofu_poller_destroy(p);
 }
 
 /* More ready sockets than capacity: the rest come with the next wait. */
 static void test_capacity_limits_batch(void) {
-  int32_t p = tofu_poller_create(backend), c[3], s[3];
+  int32_t p = new_poller(), c[3], s[3];
   REQUIRE_OK(p);
   for (int i = 0; i < 3; i++) {
     if (!tcp_pair(&c[i], &s[i])) {
@@ -919,7 +902,6 @@ static void test_capacity_limits_batch(void) {
     tofu_close(c[i], 1);
     tofu_close(s[i], 1);
   }
-  tofu_poller_destroy(p);
 }
 
 /* Close unregisters; a socket belongs to one poller; destroy ends a park and
@@ -975,8 +957,7 @@ static int sub_ms_waits(void) {
 }
 
 /* One tofu_poller_wait_us into masks (as wait_once); *took gets its length in µs. */
-static int32_t wait_us_once(int32_t poller, int32_t masks[16], int32_t timeout_us,
-                            int64_t *took) {
+static int32_t wait_us_once(int32_t poller, int32_t masks[16], int32_t timeout_us, int64_t *took) {
   int32_t events[64];
   memset(masks, 0, 16 * sizeof masks[0]);
   int64_t start = now_us();
@@ -993,13 +974,10 @@ static int32_t wait_us_once(int32_t poller, int32_t masks[16], int32_t timeout_u
  * with 0 after about that long (sub-ms waits are peeks where the OS cannot
  * sleep less than a millisecond). */
 static void test_wait_us_times_out(void) {
-  int32_t p = tofu_poller_create(backend), c, s, masks[16];
+  int32_t p = new_poller(), masks[16];
   int64_t took;
   REQUIRE_OK(p);
-  if (!tcp_pair(&c, &s)) {
-    CHECK(!"tcp pair");
-    return;
-  }
+  TCP_PAIR(c, s);
   CHECK_EQ(tofu_poller_register(p, s, 1, TOFU_INTEREST_READ), 0);
   CHECK_EQ(wait_us_once(p, masks, 0, &took), 0);
   CHECK(took < WAIT_US_AT_ONCE);
@@ -1011,9 +989,6 @@ static void test_wait_us_times_out(void) {
   CHECK(took < WAIT_US_AT_ONCE);
   uint8_t buf[8];
   CHECK_EQ(tofu_recv(s, buf, 0, 8), TOFU_E_AGAIN); /* nothing came meanwhile */
-  tofu_close(c, 1);
-  tofu_close(s, 1);
-  tofu_poller_destroy(p);
 }
 
 struct send_job {
@@ -1030,13 +1005,10 @@ static void send_later_thread(void *raw) {
 /* A ready socket ends the wait at once, with its token; so does data that
  * arrives while the wait blocks (another thread sends). */
 static void test_wait_us_ready(void) {
-  int32_t p = tofu_poller_create(backend), c, s, masks[16];
+  int32_t p = new_poller(), masks[16];
   int64_t took;
   REQUIRE_OK(p);
-  if (!tcp_pair(&c, &s)) {
-    CHECK(!"tcp pair");
-    return;
-  }
+  TCP_PAIR(c, s);
   CHECK_EQ(tofu_poller_register(p, c, 2, TOFU_INTEREST_WRITE), 0);
   CHECK_EQ(wait_us_once(p, masks, 5000000, &took), 1);
   CHECK(masks[2] & WRITE_BIT);
@@ -1052,9 +1024,6 @@ static void test_wait_us_ready(void) {
   CHECK_EQ(job.result, 1);
   CHECK(masks[3] & READ_BIT);
   CHECK(took < 2500000);
-  tofu_close(c, 1);
-  tofu_close(s, 1);
-  tofu_poller_destroy(p);
 }
 
 /* A pending wake ends a wait_us and is consumed, not reported; a wake meant
@@ -1080,7 +1049,7 @@ static void test_wait_us_wake(void) {
   CHECK_EQ(tofu_poller_wake(p), 0);
   for (int i = 0; i < 20; i++) CHECK_EQ(wait_us_once(p, masks, i % 2 == 0 ? 0 : 100, &took), 0);
   join_thread(t);
-  CHECK_EQ(park.result, 1); /* 0 would mean the wake was drained under it */
+  CHECK_EQ(park.result, 1);                      /* 0 would mean the wake was drained under it */
   CHECK_EQ(wait_us_once(p, masks, 0, &took), 0); /* now the wait consumes it */
   CHECK_EQ(tofu_poller_park(p, 50), 0);
   tofu_poller_destroy(p);
@@ -1088,7 +1057,7 @@ static void test_wait_us_wake(void) {
 
 /* Bad arguments are refused as tofu_poller_wait refuses them. */
 static void test_wait_us_bad_input(void) {
-  int32_t p = tofu_poller_create(backend), events[8];
+  int32_t p = new_poller(), events[8];
   REQUIRE_OK(p);
   CHECK_EQ(tofu_poller_wait_us(p, events, 4, -2), TOFU_E_INVAL);
   CHECK_EQ(tofu_poller_wait_us(p, events, 4, (int32_t)0x80000000), TOFU_E_INVAL);
@@ -1183,8 +1152,8 @@ static void test_close_listener_during_park(void) {
     }
     close_while_parked(p, l, round);
     int err = plain_bind(port, 1); /* at once: no sleep, no retry */
-    if (err != 0) printf("    round %d: listen on port %d again gave OS error %d\n", round,
-                         (int)port, err);
+    if (err != 0)
+      printf("    round %d: listen on port %d again gave OS error %d\n", round, (int)port, err);
     CHECK_EQ(err, 0);
     end_park(t, &park);
     tofu_poller_destroy(p);
@@ -1234,8 +1203,8 @@ static void test_abortive_close_during_park(void) {
 /* ---- S-112: sockets --------------------------------------------------------------- */
 
 static void test_tcp_bad_addresses(void) {
-  static const char *bad[] = {"1.2.3", "abc", "1.2.3.4.5", "::1::2", "[::1]", "127.0.0.1:80",
-                              " 127.0.0.1", "256.1.1.1", "localhost"};
+  static const char *bad[] = {"1.2.3",        "abc",        "1.2.3.4.5", "::1::2",   "[::1]",
+                              "127.0.0.1:80", " 127.0.0.1", "256.1.1.1", "localhost"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     CHECK_EQ(tofu_tcp_listen(text(bad[i]), len_of(bad[i]), 0, 16), TOFU_E_BADADDR);
     CHECK_EQ(tofu_tcp_connect(text(bad[i]), len_of(bad[i]), 80), TOFU_E_BADADDR);
@@ -1282,11 +1251,7 @@ static void test_tcp_listen_connect_round_trip(void) {
 }
 
 static void test_tcp_offsets(void) {
-  int32_t c, s;
-  if (!tcp_pair(&c, &s)) {
-    CHECK(!"tcp pair");
-    return;
-  }
+  TCP_PAIR(c, s);
   uint8_t buf[16];
   memset(buf, '.', sizeof buf);
   CHECK_EQ(tofu_send(c, text("xxabyy"), 2, 2), 2);
@@ -1297,8 +1262,6 @@ static void test_tcp_offsets(void) {
   }
   CHECK_EQ(n, 2);
   CHECK(memcmp(buf, ".....ab.", 8) == 0);
-  tofu_close(c, 1);
-  tofu_close(s, 1);
 }
 
 /* tofu_sendv with the same buffer in every slot but `first` and `second`. */
@@ -1309,11 +1272,7 @@ static int32_t sendv2(int32_t sock, const int32_t *segs, int32_t nsegs, const ui
 }
 
 static void test_sendv_gathers_in_order(void) {
-  int32_t c, s;
-  if (!tcp_pair(&c, &s)) {
-    CHECK(!"tcp pair");
-    return;
-  }
+  TCP_PAIR(c, s);
   const uint8_t *head = text("[header]");
   const uint8_t *body = text("0123456789");
   /* Slot 0 "[he", slot 1 "2345", an empty piece, slot 15 (= body) "89", slot 0 "der]". */
@@ -1323,16 +1282,10 @@ static void test_sendv_gathers_in_order(void) {
   CHECK(recv_all(s, in, 13));
   CHECK(memcmp(in, "[he234589der]", 13) == 0);
   CHECK_EQ(sendv2(c, segs, 0, head, body), 0); /* nothing to send */
-  tofu_close(c, 1);
-  tofu_close(s, 1);
 }
 
 static void test_sendv_many_pieces_and_short_writes(void) {
-  int32_t c, s;
-  if (!tcp_pair(&c, &s)) {
-    CHECK(!"tcp pair");
-    return;
-  }
+  TCP_PAIR(c, s);
   /* 64 pieces of 64 KiB from two buffers until the socket is full: a short
    * write or TOFU_E_AGAIN, never an error; what arrives is the stream in order. */
   enum { PIECE = 65536, PIECES = TOFU_SENDV_MAX_SEGS };
@@ -1362,16 +1315,10 @@ static void test_sendv_many_pieces_and_short_writes(void) {
   free(a);
   free(b);
   free(in);
-  tofu_close(c, 1);
-  tofu_close(s, 1);
 }
 
 static void test_sendv_bad_input(void) {
-  int32_t c, s;
-  if (!tcp_pair(&c, &s)) {
-    CHECK(!"tcp pair");
-    return;
-  }
+  TCP_PAIR(c, s);
   const uint8_t *x = text("x");
   int32_t bad_slot[] = {16, 0, 1};
   int32_t neg_slot[] = {-1, 0, 1};
@@ -1400,7 +1347,6 @@ static void test_sendv_bad_input(void) {
     if (r >= 0 || r == TOFU_E_AGAIN) sleep_ms(10);
   }
   CHECK(r == TOFU_E_PIPE || r == TOFU_E_CONNRESET);
-  tofu_close(c, 1);
 }
 
 static void test_tcp_ipv6(void) {
@@ -1461,7 +1407,7 @@ static void test_connect_refused_reported(void) {
   int32_t c = tofu_tcp_connect(text("127.0.0.1"), 9, port);
   if (c == TOFU_E_CONNREFUSED) return; /* refused at once: nothing to poll */
   REQUIRE_OK(c);
-  int32_t p = tofu_poller_create(backend);
+  int32_t p = new_poller();
   REQUIRE_OK(p);
   CHECK_EQ(tofu_poller_register(p, c, 5, TOFU_INTEREST_WRITE), 0);
   CHECK_EQ(tofu_poller_park(p, 5000), 1);
@@ -1496,22 +1442,15 @@ static void test_accept_many(void) {
 /* Orderly close gives the peer EOF; abortive close gives it a reset; a send
  * to a gone peer fails cleanly (and raises no SIGPIPE). */
 static void test_close_modes_and_eof(void) {
-  int32_t c, s;
   uint8_t buf[64];
-  if (!tcp_pair(&c, &s)) {
-    CHECK(!"tcp pair");
-    return;
-  }
+  TCP_PAIR(c, s);
   CHECK_EQ(tofu_send(c, text("bye"), 0, 3), 3);
   CHECK_EQ(tofu_close(c, 0), 0);
   CHECK_EQ(recv_result(s, buf, 64), 3);
   CHECK_EQ(recv_result(s, buf, 64), 0); /* EOF */
   tofu_close(s, 1);
 
-  if (!tcp_pair(&c, &s)) {
-    CHECK(!"tcp pair");
-    return;
-  }
+  NEW_TCP_PAIR(c, s);
   CHECK_EQ(tofu_close(c, 1), 0);
 #if defined(_WIN32)
   /* Windows resets; Wine 8 closes orderly whatever SO_LINGER says. */
@@ -1525,10 +1464,7 @@ static void test_close_modes_and_eof(void) {
   CHECK(code == TOFU_E_PIPE || code == TOFU_E_CONNRESET);
   tofu_close(s, 1);
 
-  if (!tcp_pair(&c, &s)) {
-    CHECK(!"tcp pair");
-    return;
-  }
+  NEW_TCP_PAIR(c, s);
   CHECK_EQ(tofu_shutdown(c, 1), 0);
   CHECK_EQ(recv_result(s, buf, 64), 0);
   CHECK_EQ(tofu_send(s, text("late"), 0, 4), 4); /* the other direction lives */
@@ -1536,8 +1472,6 @@ static void test_close_modes_and_eof(void) {
   CHECK_EQ(tofu_send(c, text("no"), 0, 2), TOFU_E_PIPE); /* and no SIGPIPE */
   CHECK_EQ(tofu_shutdown(c, 3), TOFU_E_INVAL);
   CHECK_EQ(tofu_shutdown(c, -1), TOFU_E_INVAL);
-  tofu_close(c, 1);
-  tofu_close(s, 1);
 }
 
 /* ---- UDS -------------------------------------------------------------------------- */
@@ -1736,7 +1670,7 @@ static void test_uds_abstract(void) {
 /* ---- bad input ------------------------------------------------------------------------ */
 
 static void test_bad_handles(void) {
-  int32_t p = tofu_poller_create(backend);
+  int32_t p = new_poller();
   REQUIRE_OK(p);
   int32_t l = tofu_tcp_listen(text("127.0.0.1"), 9, 0, 16);
   REQUIRE_OK(l);
@@ -1796,11 +1730,7 @@ static void test_bad_handles(void) {
 }
 
 static void test_bad_buffers(void) {
-  int32_t c, s;
-  if (!tcp_pair(&c, &s)) {
-    CHECK(!"tcp pair");
-    return;
-  }
+  TCP_PAIR(c, s);
   uint8_t buf[16];
   CHECK_EQ(tofu_send(c, buf, 0, 0), 0);
   CHECK_EQ(tofu_recv(s, buf, 0, 0), TOFU_E_INVAL);
@@ -1813,7 +1743,7 @@ static void test_bad_buffers(void) {
   int32_t out[4];
   CHECK_EQ(tofu_accept(c, NULL, 4), TOFU_E_INVAL);
   CHECK_EQ(tofu_accept(c, out, 0), TOFU_E_INVAL);
-  int32_t p = tofu_poller_create(backend);
+  int32_t p = new_poller();
   REQUIRE_OK(p);
   int32_t events[8];
   CHECK_EQ(tofu_poller_wait(p, NULL, 4, 0), TOFU_E_INVAL);
@@ -1823,8 +1753,6 @@ static void test_bad_buffers(void) {
   CHECK_EQ(tofu_poller_park(p, -7), TOFU_E_INVAL);
   CHECK_EQ(tofu_uds_path(c, NULL, 16), TOFU_E_INVAL);
   tofu_poller_destroy(p);
-  tofu_close(c, 1);
-  tofu_close(s, 1);
 }
 
 /* ---- leaks --------------------------------------------------------------------------- */
@@ -1927,7 +1855,8 @@ int main(int argc, char **argv) {
   run_case("S-113 f: two readable sockets both reported", test_f_two_sockets_readable);
   run_case("S-113 g: tokens are isolated", test_g_token_isolation);
   run_case("S-113 h: listener with pending client is readable", test_h_listener_accept_ready);
-  run_case("S-113 i: register twice, modify before register", test_i_register_twice_and_modify_first);
+  run_case("S-113 i: register twice, modify before register",
+           test_i_register_twice_and_modify_first);
   run_case("S-113 j: wake, park, consume, coalesce", test_j_wake);
   run_case("waiter: one call per arm, a last call when stopped", test_waiter);
   run_case("poller: wake from another thread", test_wake_from_other_thread);
@@ -1948,8 +1877,10 @@ int main(int argc, char **argv) {
   run_case("S-112: malformed TCP addresses and ports", test_tcp_bad_addresses);
   run_case("S-112: TCP listen, connect, 1000-byte round trip", test_tcp_listen_connect_round_trip);
   run_case("sockets: send/recv offsets", test_tcp_offsets);
-  run_case("sockets: sendv gathers pieces of several buffers in order", test_sendv_gathers_in_order);
-  run_case("sockets: sendv with many pieces writes short, never fails", test_sendv_many_pieces_and_short_writes);
+  run_case("sockets: sendv gathers pieces of several buffers in order",
+           test_sendv_gathers_in_order);
+  run_case("sockets: sendv with many pieces writes short, never fails",
+           test_sendv_many_pieces_and_short_writes);
   run_case("sockets: sendv rejects bad pieces, handles and a reset peer", test_sendv_bad_input);
   run_case("sockets: IPv6 loopback", test_tcp_ipv6);
   run_case("N17: second TCP listener on a live port fails", test_n17_second_listener_fails);

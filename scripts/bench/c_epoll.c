@@ -7,7 +7,7 @@
  *
  *   c_epoll <server|client> <tcp|uds> <port|path> <pingpong|stream> <bodyBytes> <count> <warmup>
  *
- * Build: cc -O2 -o c_epoll c_epoll.c   (scripts/bench.mjs does it)
+ * Build: cc -O2 -o c_epoll c_epoll.c   (scripts/bench/main.mjs does it)
  */
 #define _GNU_SOURCE
 #include <errno.h>

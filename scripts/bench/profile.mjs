@@ -2,7 +2,7 @@
 /**
  * Where the time goes: profiles tofu on Deno and on Bun in chosen benchmark
  * cases (default: ping-pong and streaming, TCP, 64 B) and writes
- * `scripts/bench/profile.md`. For each contender and case, four runs of the
+ * `docs/bench/profile.md`. For each contender and case, four runs of the
  * same server/client pair as the benchmark:
  *
  * 1. `--cpu-prof` on both processes: functions ranked by self time, with
@@ -108,7 +108,7 @@ function contenderNamed(id) {
 function caseNamed(name) {
   const k = allCases(false).find((x) => x.name === name);
   if (k === undefined || k.mode === "idle") {
-    throw new Error(`Unknown case "${name}" (see scripts/bench.mjs --list)`);
+    throw new Error(`Unknown case "${name}" (see scripts/bench/main.mjs --list)`);
   }
   return k;
 }
@@ -516,7 +516,7 @@ async function main() {
   }
   lines.push(`Load average (1 min) at the end: ${loadavg()[0]?.toFixed(2)}.`);
   const text = formatLikeDeno(`${lines.join("\n")}\n`);
-  writeFileSync(join(ROOT, "scripts", "bench", "profile.md"), text);
+  writeFileSync(join(ROOT, "docs", "bench", "profile.md"), text);
   console.log(text);
   // Keep only the latest raw profiles.
   for (const old of readdirSync(join(CACHE, "profiles"))) {

@@ -17,13 +17,13 @@ import {
   type Ampe,
   AmpeStatus,
   type ChannelGroup,
-  findFreeTcpPort,
   type Message,
   OpCode,
   Reactor,
   TCPClientAddress,
   TCPServerAddress,
 } from "../../mod.ts";
+import { findFreeTcpPort } from "../../testing.ts";
 
 const SETUP_MS = 10_000;
 
