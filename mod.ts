@@ -46,7 +46,8 @@ export { ChannelGroup, WAIT_INFINITE, WAIT_SECOND } from "./src/channel_group.ts
 export type { WaitReceiveOptions } from "./src/channel_group.ts";
 export { AllocationStrategy } from "./src/pool.ts";
 export { Message } from "./src/message.ts";
-export { BinaryHeader, ProtoFields } from "./src/binary_header.ts";
+export { BinaryHeader } from "./src/binary_header.ts";
+export type { BinaryHeaderConstructor, ProtoFields } from "./src/binary_header.ts";
 export { TextHeaders } from "./src/text_headers.ts";
 export type { TextHeader } from "./src/text_headers.ts";
 export { Body } from "./src/body.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { BinaryHeader } from "./binary_header.ts";
+import { type BinaryHeader, HeaderView } from "./binary_header.ts";
 import { Body } from "./body.ts";
 import { MessageStore } from "./message_store.ts";
 import { MORE_BIT, ORIGIN_BIT } from "./proto.ts";
@@ -64,7 +64,7 @@ export class Message {
   /** The binary header, a live view. */
   get bhdr(): BinaryHeader {
     liveStore(this);
-    return new BinaryHeader(this);
+    return new HeaderView(this);
   }
 
   /** The text headers, a live view. */

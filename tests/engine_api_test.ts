@@ -241,7 +241,7 @@ suite("post() validation", () => {
         AmpeStatus.invalidChannelNumber,
         "S-028 request ch 0 + more",
       );
-      check((m) => (m.bhdr.proto.opCode = 12), AmpeStatus.invalidOpCode, "S-030");
+      check((m) => (m.bhdr.proto.opCode = 12 as OpCode), AmpeStatus.invalidOpCode, "S-030");
       assert.throws(
         () => g.post(null as unknown as Message),
         ampeError(AmpeStatus.nullMessage),
