@@ -20,8 +20,9 @@ import {
 import { defaultProto, MORE_BIT, OOB_BIT, OPCODE_MASK, ORIGIN_BIT } from "./proto.ts";
 import { AmpeStatus, rawToStatus } from "./status.ts";
 import { describeValue } from "./describe_value.ts";
-import { liveStore, type StoreHandle } from "./store_handle.ts";
+import { liveStore, type StoreHandle, storeLinkOf } from "./store_handle.ts";
 import { encodeHeader, HEADER_SIZE } from "./wire.ts";
+import { describeHeader, INSPECT } from "./message_inspect.ts";
 
 /**
  * The fields of a standalone header. Internal; `thl` and `bl` are the
@@ -345,6 +346,20 @@ export class HeaderView implements BinaryHeader {
     const out = new Uint8Array(HEADER_SIZE);
     encodeHeader(out, 0, f.channelNumber, f.proto, f.status, f.midHi, f.midLo, this.thl, this.bl);
     return out;
+  }
+
+  static {
+    // console.log and util.inspect on both runtimes; not a typed member of the API.
+    Object.defineProperty(HeaderView.prototype, INSPECT, {
+      value(this: object): string {
+        if (!(#source in this)) return "BinaryHeader";
+        const source = this.#source;
+        if (!(source instanceof HeaderFields) && storeLinkOf(source) === null) {
+          return "BinaryHeader <handed over: post, put or updateReceiver took its message>";
+        }
+        return `BinaryHeader <${describeHeader(fieldsOf(source))}>`;
+      },
+    });
   }
 }
 

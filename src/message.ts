@@ -10,6 +10,7 @@
 import { type BinaryHeader, HeaderView } from "./binary_header.ts";
 import { Body } from "./body.ts";
 import { MessageStore } from "./message_store.ts";
+import { describeMessage, INSPECT } from "./message_inspect.ts";
 import { MORE_BIT, ORIGIN_BIT } from "./proto.ts";
 import { handedOver, liveStore, setStoreLink } from "./store_handle.ts";
 import { TextHeaders } from "./text_headers.ts";
@@ -107,6 +108,12 @@ export class Message {
   }
 
   static {
+    // console.log and util.inspect on both runtimes; not a typed member of the API.
+    Object.defineProperty(Message.prototype, INSPECT, {
+      value(this: object): string {
+        return #store in this ? describeMessage(this.#store) : "Message";
+      },
+    });
     setStoreLink((m) => m.#store);
     cutLink = (m) => {
       const store = m.#store;
@@ -125,6 +132,7 @@ export class Message {
  * ```ts
  * import { storeOf, wrapStore } from "./message.ts";
  * import { MessageStore } from "./message_store.ts";
+import { describeMessage, INSPECT } from "./message_inspect.ts";
  * const s = new MessageStore();
  * storeOf(wrapStore(s)) === s; // true
  * ```

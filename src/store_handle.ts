@@ -23,6 +23,11 @@ export function setStoreLink(read: (m: Message) => MessageStore | null): void {
   storeLink = read;
 }
 
+/** The store of a message, or null once it was handed over; never throws for a message. */
+export function storeLinkOf(handle: StoreHandle): MessageStore | null {
+  return storeLink(handle);
+}
+
 /**
  * The store of a live message; throws `AmpeError` (`nullMessage`) once the
  * message was handed over.
