@@ -13,6 +13,8 @@ import type { MessageStore } from "./message_store.ts";
 import { OpCode } from "./opcode.ts";
 import { defaultProto, OPCODE_MASK } from "./proto.ts";
 import { AmpeStatus } from "./status.ts";
+import { describeValue } from "./describe_value.ts";
+import { checkMessage } from "./store_handle.ts";
 import { appendHeader, readHeaders } from "./text_headers.ts";
 
 /** Header naming the address a HelloRequest connects to. */
@@ -26,13 +28,29 @@ const DEFAULT_PORT = 7099;
 function checkPort(port: number | null | undefined): number {
   const p = port ?? DEFAULT_PORT;
   if (!(Number.isInteger(p) && p >= 0 && p <= 0xffff)) {
-    throw new AmpeError(AmpeStatus.wrongAddress, `Port must be an integer 0..65535, got ${p}`);
+    throw new AmpeError(
+      AmpeStatus.wrongAddress,
+      `Port must be an integer 0..65535, got ${describeValue(p)}`,
+    );
   }
   return p;
 }
 
+// JavaScript callers can pass anything: only a string (or nothing) names a host or a path.
+function checkText(what: string, value: string | null | undefined, fallback: string): string {
+  if (value === null || value === undefined) return fallback;
+  if (typeof value !== "string") {
+    throw new AmpeError(
+      AmpeStatus.wrongAddress,
+      `The ${what} must be a string, got ${describeValue(value)}`,
+    );
+  }
+  return value;
+}
+
 // Zig's format: append the address header, then replace the binary header.
 function formatInto(msg: Message, op: OpCode, name: string, value: string): void {
+  checkMessage(msg, "format an address into it");
   const store = storeOf(msg);
   appendHeader(store, name, value);
   store.channelNumber = 0;
@@ -67,9 +85,12 @@ export class TCPServerAddress {
   /** TCP port. */
   readonly port: number;
 
-  /** Throws `AmpeError` (`wrongAddress`) for a port outside 0..65535. */
+  /**
+   * Throws `AmpeError` (`wrongAddress`) for a port that is not an integer
+   * 0..65535 or an ip that is not a string.
+   */
   constructor(ip?: string | null, port?: number | null) {
-    this.ip = ip ?? "";
+    this.ip = checkText("ip", ip, "");
     this.port = checkPort(port);
   }
 
@@ -106,9 +127,12 @@ export class TCPClientAddress {
   /** TCP port. */
   readonly port: number;
 
-  /** Throws `AmpeError` (`wrongAddress`) for a port outside 0..65535. */
+  /**
+   * Throws `AmpeError` (`wrongAddress`) for a port that is not an integer
+   * 0..65535 or a host that is not a string.
+   */
   constructor(host?: string | null, port?: number | null) {
-    this.host = host ?? DEFAULT_HOST;
+    this.host = checkText("host", host, DEFAULT_HOST);
     this.port = checkPort(port);
   }
 
@@ -135,9 +159,12 @@ export class UDSServerAddress {
   /** Socket path. */
   readonly path: string;
 
-  /** An empty path makes the engine pick a temporary one. */
+  /**
+   * An empty path makes the engine pick a temporary one; a path that is not
+   * a string throws `AmpeError` (`wrongAddress`).
+   */
   constructor(path?: string | null) {
-    this.path = cutAtNul(path ?? "");
+    this.path = cutAtNul(checkText("path", path, ""));
   }
 
   /** Makes `msg` a WelcomeRequest (whole binary header replaced) and appends `~listen_on:uds|path`. */
@@ -162,9 +189,12 @@ export class UDSClientAddress {
   /** Socket path. */
   readonly path: string;
 
-  /** The path of the server's socket. */
+  /**
+   * The path of the server's socket; a path that is not a string throws
+   * `AmpeError` (`wrongAddress`).
+   */
   constructor(path?: string | null) {
-    this.path = cutAtNul(path ?? "");
+    this.path = cutAtNul(checkText("path", path, ""));
   }
 
   /** Makes `msg` a HelloRequest (whole binary header replaced) and appends `~connect_to:uds|path`. */

@@ -10,7 +10,9 @@ import { AmpeStatus } from "./status.ts";
 import { detachStore, type Message, wrapStore } from "./message.ts";
 import { AllocationStrategy } from "./pool.ts";
 import { ChannelGroup } from "./channel_group.ts";
-import type { Engine } from "./engine.ts";
+import { Engine } from "./engine.ts";
+import { describeValue } from "./describe_value.ts";
+import { checkMessage } from "./store_handle.ts";
 import type { GroupCore } from "./group_core.ts";
 
 /** The pool and group operations of one engine. */
@@ -18,8 +20,16 @@ export class Ampe {
   readonly #engine: Engine;
   readonly #groups = new WeakMap<ChannelGroup, GroupCore>();
 
-  /** Made by `Reactor.ampe()`; not constructed directly. */
+  /**
+   * Made by `Reactor.ampe()`; not constructed directly (anything else than
+   * an engine throws `AmpeError` (`notAllowed`)).
+   *
+   * @ignore
+   */
   constructor(engine: Engine) {
+    if (!(engine instanceof Engine)) {
+      throw new AmpeError(AmpeStatus.notAllowed, "An Ampe is made by Reactor.ampe()");
+    }
     this.#engine = engine;
   }
 
@@ -27,12 +37,16 @@ export class Ampe {
    * A reset message: from the pool, or newly made with `"always"` when the pool
    * is empty. `"poolOnly"` returns null when the pool is empty (and the
    * engine remembers it, to resume receiving as soon as messages come back).
-   * Throws `shutdownStarted` after the engine was destroyed.
+   * Throws `AmpeError`: `shutdownStarted` after the engine was destroyed,
+   * `notAllowed` for another strategy.
    */
   get(strategy: AllocationStrategy): Message | null {
     if (strategy !== AllocationStrategy.poolOnly && strategy !== AllocationStrategy.always) {
-      throw new RangeError(
-        `Cannot get a message: unknown allocation strategy "${String(strategy)}"`,
+      throw new AmpeError(
+        AmpeStatus.notAllowed,
+        `Cannot get a message: the allocation strategy must be "poolOnly" or "always", got ${
+          describeValue(strategy)
+        }`,
       );
     }
     const store = this.#engine.get(strategy);
@@ -42,10 +56,13 @@ export class Ampe {
   /**
    * Gives a message back to the pool (null or undefined: nothing happens).
    * The object is consumed: any later use throws `nullMessage`. After engine
-   * destroy the message is dropped.
+   * destroy the message is dropped. Anything else than a message throws
+   * `AmpeError` (`invalidMessage`); a message already handed over throws
+   * `nullMessage`.
    */
   put(msg: Message | null | undefined): void {
     if (msg === null || msg === undefined) return;
+    checkMessage(msg, "put a message back");
     const store = detachStore(msg);
     this.#engine.pool.put(store);
   }

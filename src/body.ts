@@ -8,12 +8,25 @@
 import { AmpeError } from "./ampe_error.ts";
 import { appendBytes, appendUtf8, type ByteBuffer, clearBytes, utf8Length } from "./byte_buffer.ts";
 import { AmpeStatus } from "./status.ts";
-import { liveStore, type StoreHandle } from "./store_handle.ts";
+import { checkMessage, liveStore } from "./store_handle.ts";
+import type { Message } from "./message.ts";
+import { describeValue } from "./describe_value.ts";
 import { MAX_SECTION_SIZE } from "./wire.ts";
 
 const decoder = new TextDecoder();
 
+// JavaScript callers can pass anything: only bytes and strings are a body.
+function checkData(data: Uint8Array | string): void {
+  if (typeof data !== "string" && !(data instanceof Uint8Array)) {
+    throw new AmpeError(
+      AmpeStatus.invalidMessage,
+      `A body is a Uint8Array or a string, got ${describeValue(data)}`,
+    );
+  }
+}
+
 function appendData(body: ByteBuffer, data: Uint8Array | string): void {
+  checkData(data);
   const size = typeof data === "string" ? utf8Length(data) : data.length;
   if (body.length + size > MAX_SECTION_SIZE) {
     throw new AmpeError(
@@ -39,16 +52,21 @@ function appendData(body: ByteBuffer, data: Uint8Array | string): void {
  * ```
  */
 export class Body {
-  #handle: StoreHandle;
+  #handle: Message;
 
-  /** Internal: made by `Message.body`. */
-  constructor(handle: StoreHandle) {
-    this.#handle = handle;
+  /**
+   * The body of `msg`, the same view as `msg.body`; anything else than a
+   * message throws `AmpeError` (`invalidMessage`).
+   */
+  constructor(msg: Message) {
+    checkMessage(msg, "view a body");
+    this.#handle = msg;
   }
 
   /**
    * Appends bytes, or a string as UTF-8. Beyond 65535 bytes in total it
-   * throws `AmpeError` (`invalidBodyLen`) and appends nothing.
+   * throws `AmpeError` (`invalidBodyLen`) and appends nothing; anything else
+   * than a `Uint8Array` or a string throws `invalidMessage`.
    */
   append(data: Uint8Array | string): void {
     appendData(liveStore(this.#handle).body, data);
@@ -57,6 +75,7 @@ export class Body {
   /** Replaces the body with `data`; on a size error the body is left unchanged. */
   set(data: Uint8Array | string): void {
     const body = liveStore(this.#handle).body;
+    checkData(data);
     const size = typeof data === "string" ? utf8Length(data) : data.length;
     if (size > MAX_SECTION_SIZE) {
       throw new AmpeError(

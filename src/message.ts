@@ -114,7 +114,10 @@ export class Message {
         return #store in this ? describeMessage(this.#store) : "Message";
       },
     });
-    setStoreLink((m) => m.#store);
+    setStoreLink(
+      (m) => m.#store,
+      (value) => typeof value === "object" && value !== null && #store in value,
+    );
     cutLink = (m) => {
       const store = m.#store;
       if (store === null) throw handedOver();
