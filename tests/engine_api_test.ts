@@ -511,7 +511,11 @@ suite("updateReceiver and waitReceive", () => {
         ampe.put(m);
       }
       for (const bad of [0, -1, 1.5, Number.NaN]) {
-        await assert.rejects(g.receiveBatch(bad, 0), ampeError(AmpeStatus.notAllowed), `max ${bad}`);
+        await assert.rejects(
+          g.receiveBatch(bad, 0),
+          ampeError(AmpeStatus.notAllowed),
+          `max ${bad}`,
+        );
       }
       await assert.rejects(g.receiveBatch(1, -1), ampeError(AmpeStatus.notAllowed));
       const ac = new AbortController();
