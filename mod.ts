@@ -12,7 +12,7 @@
  * ```ts
  * import {
  *   AllocationStrategy, OpCode, Reactor, TCPClientAddress, TCPServerAddress, findFreeTcpPort,
- * } from "./mod.ts";
+ * } from "@tofu/tofu";
  *
  * await using rtr = await Reactor.create();
  * const ampe = rtr.ampe();

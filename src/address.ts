@@ -72,8 +72,7 @@ function cutAtNul(path: string): string {
  *
  * @example
  * ```ts
- * import { TCPServerAddress } from "./address.ts";
- * import { Message } from "./message.ts";
+ * import { Message, TCPServerAddress } from "@tofu/tofu";
  * const m = Message.create();
  * new TCPServerAddress("0.0.0.0", 7099).format(m);
  * m.thdrs.get("~listen_on"); // "tcp|0.0.0.0|7099"
@@ -114,8 +113,7 @@ export class TCPServerAddress {
  *
  * @example
  * ```ts
- * import { TCPClientAddress } from "./address.ts";
- * import { Message } from "./message.ts";
+ * import { Message, TCPClientAddress } from "@tofu/tofu";
  * const m = Message.create();
  * new TCPClientAddress("127.0.0.1", 7099).format(m);
  * m.thdrs.get("~connect_to"); // "tcp|127.0.0.1|7099"
@@ -148,8 +146,7 @@ export class TCPClientAddress {
  *
  * @example
  * ```ts
- * import { UDSServerAddress } from "./address.ts";
- * import { Message } from "./message.ts";
+ * import { Message, UDSServerAddress } from "@tofu/tofu";
  * const m = Message.create();
  * new UDSServerAddress("/tmp/app.sock").format(m);
  * m.thdrs.get("~listen_on"); // "uds|/tmp/app.sock"
@@ -178,8 +175,7 @@ export class UDSServerAddress {
  *
  * @example
  * ```ts
- * import { UDSClientAddress } from "./address.ts";
- * import { Message } from "./message.ts";
+ * import { Message, UDSClientAddress } from "@tofu/tofu";
  * const m = Message.create();
  * new UDSClientAddress("/tmp/app.sock").format(m);
  * m.thdrs.get("~connect_to"); // "uds|/tmp/app.sock"

@@ -44,7 +44,7 @@ function appendData(body: ByteBuffer, data: Uint8Array | string): void {
  *
  * @example
  * ```ts
- * import { Message } from "./message.ts";
+ * import { Message } from "@tofu/tofu";
  * const m = Message.create();
  * m.body.append("hello, ");
  * m.body.append(new Uint8Array([0x77, 0x6f, 0x72, 0x6c, 0x64]));

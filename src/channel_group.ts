@@ -54,7 +54,7 @@ function checkWaitOptions(opts: WaitReceiveOptions | undefined): AmpeError | nul
  *
  * @example
  * ```ts
- * import { AllocationStrategy, Reactor, TCPServerAddress } from "./mod.ts";
+ * import { AllocationStrategy, Reactor, TCPServerAddress } from "@tofu/tofu";
  *
  * await using rtr = await Reactor.create();
  * const ampe = rtr.ampe();
@@ -127,7 +127,7 @@ export class ChannelGroup {
    *
    * @example
    * ```ts
-   * import { Reactor } from "./mod.ts";
+   * import { Reactor } from "@tofu/tofu";
    *
    * await using rtr = await Reactor.create();
    * const ampe = rtr.ampe();

@@ -31,8 +31,7 @@ let cutLink: (m: Message) => MessageStore;
  *
  * @example
  * ```ts
- * import { Message } from "./message.ts";
- * import { OpCode } from "./opcode.ts";
+ * import { Message, OpCode } from "@tofu/tofu";
  * const m = Message.create();
  * m.bhdr.proto.opCode = OpCode.Request;
  * m.bhdr.messageId = 42n;

@@ -132,7 +132,7 @@ function checkOptions(options: unknown): Options {
  *
  * @example
  * ```ts
- * import { Reactor } from "./mod.ts";
+ * import { Reactor } from "@tofu/tofu";
  *
  * await using rtr = await Reactor.create({ initialPoolMsgs: 32, maxPoolMsgs: 128 });
  * const ampe = rtr.ampe();

@@ -141,7 +141,7 @@ export function* readHeaders(headersOf: () => ByteBuffer): Generator<TextHeader,
  *
  * @example
  * ```ts
- * import { Message } from "./message.ts";
+ * import { Message } from "@tofu/tofu";
  * const m = Message.create();
  * m.thdrs.append("Content-Type", "application/json");
  * m.thdrs.get("Content-Type"); // "application/json"

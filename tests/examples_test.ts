@@ -51,6 +51,14 @@ const EXPECTED: Record<string, RegExp[]> = {
     /^3 clients connected\nlistener and all connections closed$/m,
     /(^client: closed by the server\n){3}engine destroyed$/m,
   ],
+  "reading_messages.ts": [
+    /^posted request (\d+)n\nMessage \{\n {2}bhdr: Request \| application \| success \| channel \d+ \| id \1n \| last\n {2}thdrs: \{\n {4}"Method": "sum"\n {2}\}\n {2}body: 9 bytes "\[1, 2, 3\]"\n\}$/m,
+    /^a request for sum on channel \d+$/m,
+    /^answer to \d+n: 6$/m,
+    /^AmpeError notAllowed: Cannot get a message: .*"sometimes"$/m,
+    /^AmpeError nullMessage: This message object was already handed over/m,
+    /^AmpeError notAllowed: Cannot wait: timeout must be .* got -1$/m,
+  ],
   "error_handling.ts": [
     /^post threw InvalidChannelNumber \(status invalidChannelNumber\)$/m,
     /^a handed-over message throws NullMessage$/m,
