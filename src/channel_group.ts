@@ -87,10 +87,11 @@ export class ChannelGroup {
   /**
    * Validates and queues a message for sending (spec §7.2, §8). On success
    * the message object is consumed (later use throws `nullMessage`) and the
-   * final binary header (assigned channel and message id) is returned. On a
-   * synchronous error an `AmpeError` is thrown and the caller keeps the message
-   * (`nullMessage` for no message or one already handed over,
-   * `invalidMessage` for anything else than a message).
+   * final binary header is returned: the assigned channel, and the message id
+   * (a bigint) that the answer will carry. On a synchronous error an
+   * `AmpeError` is thrown and the caller keeps the message (`nullMessage` for
+   * no message or one already handed over, `invalidMessage` for anything else
+   * than a message).
    */
   post(msg: Message): BinaryHeader {
     checkMessage(msg, "post");

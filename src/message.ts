@@ -134,7 +134,6 @@ export class Message {
  * ```ts
  * import { storeOf, wrapStore } from "./message.ts";
  * import { MessageStore } from "./message_store.ts";
-import { describeMessage, INSPECT } from "./message_inspect.ts";
  * const s = new MessageStore();
  * storeOf(wrapStore(s)) === s; // true
  * ```
