@@ -9,11 +9,19 @@ import { AmpeError } from "./ampe_error.ts";
 import { AmpeStatus } from "./status.ts";
 import { detachStore, type Message, wrapStore } from "./message.ts";
 import { AllocationStrategy } from "./pool.ts";
-import { ChannelGroup } from "./channel_group.ts";
+import { type ChannelGroup, newChannelGroup } from "./channel_group.ts";
 import { Engine } from "./engine.ts";
 import { describeValue } from "./describe_value.ts";
 import { checkMessage } from "./store_handle.ts";
 import type { GroupCore } from "./group_core.ts";
+
+// The private constructor, for newAmpe; set by the class's static block.
+let makeAmpe: (engine: Engine) => Ampe;
+
+/** Internal: the Ampe of `engine` (`Reactor` makes its one Ampe this way). */
+export function newAmpe(engine: Engine): Ampe {
+  return makeAmpe(engine);
+}
 
 /** The pool and group operations of one engine. */
 export class Ampe {
@@ -21,16 +29,21 @@ export class Ampe {
   readonly #groups = new WeakMap<ChannelGroup, GroupCore>();
 
   /**
-   * Made by `Reactor.ampe()`; not constructed directly (anything else than
-   * an engine throws `AmpeError` (`notAllowed`)).
+   * Made by `Reactor.ampe()` (through {@linkcode newAmpe}); called from
+   * JavaScript with anything else than an engine it throws `AmpeError`
+   * (`notAllowed`).
    *
    * @ignore
    */
-  constructor(engine: Engine) {
+  private constructor(engine: Engine) {
     if (!(engine instanceof Engine)) {
       throw new AmpeError(AmpeStatus.notAllowed, "An Ampe is made by Reactor.ampe()");
     }
     this.#engine = engine;
+  }
+
+  static {
+    makeAmpe = (engine) => new Ampe(engine);
   }
 
   /**
@@ -70,7 +83,7 @@ export class Ampe {
   /** A new channel group. Throws `shutdownStarted` after the engine was destroyed. */
   create(): ChannelGroup {
     const core = this.#engine.createGroup();
-    const group = new ChannelGroup(this.#engine, core);
+    const group = newChannelGroup(this.#engine, core);
     this.#groups.set(group, core);
     return group;
   }

@@ -28,6 +28,14 @@ export interface WaitReceiveOptions {
 
 const ORIGIN_MASK = 0x10;
 
+// The private constructor, for newChannelGroup; set by the class's static block.
+let makeGroup: (engine: Engine, core: GroupCore) => ChannelGroup;
+
+/** Internal: the group of `core` in `engine` (`Ampe.create()` makes groups this way). */
+export function newChannelGroup(engine: Engine, core: GroupCore): ChannelGroup {
+  return makeGroup(engine, core);
+}
+
 // JavaScript callers can pass anything as the options of a wait.
 function checkWaitOptions(opts: WaitReceiveOptions | undefined): AmpeError | null {
   if (opts === undefined || opts === null) return null;
@@ -71,17 +79,22 @@ export class ChannelGroup {
   readonly #core: GroupCore;
 
   /**
-   * Made by `Ampe.create()`; not constructed directly (anything else than an
-   * engine's group throws `AmpeError` (`notAllowed`)).
+   * Made by `Ampe.create()` (through {@linkcode newChannelGroup}); called
+   * from JavaScript with anything else than an engine's group it throws
+   * `AmpeError` (`notAllowed`).
    *
    * @ignore
    */
-  constructor(engine: Engine, core: GroupCore) {
+  private constructor(engine: Engine, core: GroupCore) {
     if (!(engine instanceof Engine && core instanceof GroupCore)) {
       throw new AmpeError(AmpeStatus.notAllowed, "A ChannelGroup is made by ampe.create()");
     }
     this.#engine = engine;
     this.#core = core;
+  }
+
+  static {
+    makeGroup = (engine, core) => new ChannelGroup(engine, core);
   }
 
   /**

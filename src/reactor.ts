@@ -12,7 +12,7 @@ import { normalizePoolOptions } from "./pool.ts";
 import { BackendId, loadNativeAsync, type Native, NativeLoadError } from "./native_port.ts";
 import { BACKEND_NAMES } from "./poller_core.ts";
 import { Engine } from "./engine.ts";
-import { Ampe } from "./ampe.ts";
+import { type Ampe, newAmpe } from "./ampe.ts";
 import { describeValue } from "./describe_value.ts";
 
 /** Poller backends a build may contain. */
@@ -146,7 +146,7 @@ export class Reactor implements AsyncDisposable {
   /** @ignore */
   private constructor(engine: Engine) {
     this.#engine = engine;
-    this.#ampe = new Ampe(engine);
+    this.#ampe = newAmpe(engine);
   }
 
   /**
