@@ -8,12 +8,12 @@
  */
 
 import { type BinaryHeader, HeaderView } from "./binary_header.ts";
-import { Body } from "./body.ts";
+import { type Body, bodyOf } from "./body.ts";
 import { MessageStore } from "./message_store.ts";
 import { describeMessage, INSPECT } from "./message_inspect.ts";
 import { MORE_BIT, ORIGIN_BIT } from "./proto.ts";
 import { handedOver, liveStore, setStoreLink } from "./store_handle.ts";
-import { TextHeaders } from "./text_headers.ts";
+import { type TextHeaders, textHeadersOf } from "./text_headers.ts";
 
 // The engine reaches the post checks through this module.
 export { checkAndPrepare } from "./post_check.ts";
@@ -70,13 +70,13 @@ export class Message {
   /** The text headers, a live view. */
   get thdrs(): TextHeaders {
     liveStore(this);
-    return new TextHeaders(this);
+    return textHeadersOf(this);
   }
 
   /** The body, a live view. */
   get body(): Body {
     liveStore(this);
-    return new Body(this);
+    return bodyOf(this);
   }
 
   /** True when the engine made this message (origin bit set). */
