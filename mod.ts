@@ -12,8 +12,8 @@
  * ```ts
  * import {
  *   AllocationStrategy, OpCode, Reactor, TCPClientAddress, TCPServerAddress,
- * } from "./mod.ts";
- * import { findFreeTcpPort } from "./testing.ts";
+ * } from "@tofu/tofu";
+ * import { findFreeTcpPort } from "@tofu/tofu/testing";
  *
  * await using rtr = await Reactor.create();
  * const ampe = rtr.ampe();
@@ -48,7 +48,8 @@ export type { WaitReceiveOptions } from "./src/channel_group.ts";
 export type { RequestOptions } from "./src/pending_requests.ts";
 export { AllocationStrategy } from "./src/pool.ts";
 export { Message } from "./src/message.ts";
-export { BinaryHeader, ProtoFields } from "./src/binary_header.ts";
+export { BinaryHeader } from "./src/binary_header.ts";
+export type { BinaryHeaderConstructor, ProtoFields } from "./src/binary_header.ts";
 export { TextHeaders } from "./src/text_headers.ts";
 export type { TextHeader } from "./src/text_headers.ts";
 export { Body } from "./src/body.ts";

@@ -91,7 +91,7 @@ async function serve(group: ChannelGroup): Promise<void> {
   }
 }
 
-function reply(ampe: Ampe, opCode: number, ch: number, id: bigint, text: string): Message {
+function reply(ampe: Ampe, opCode: OpCode, ch: number, id: bigint, text: string): Message {
   const msg = ampe.get(AllocationStrategy.always)!;
   msg.bhdr.proto.opCode = opCode;
   msg.bhdr.channelNumber = ch;

@@ -13,6 +13,8 @@ import type { MessageStore } from "./message_store.ts";
 import { OpCode } from "./opcode.ts";
 import { defaultProto, OPCODE_MASK } from "./proto.ts";
 import { AmpeStatus } from "./status.ts";
+import { describeValue } from "./describe_value.ts";
+import { checkMessage } from "./store_handle.ts";
 import { appendHeader, readHeaders } from "./text_headers.ts";
 
 /** Header naming the address a HelloRequest connects to. */
@@ -32,13 +34,29 @@ const DEFAULT_PORT = 7099;
 function checkPort(port: number | null | undefined): number {
   const p = port ?? DEFAULT_PORT;
   if (!(Number.isInteger(p) && p >= 0 && p <= 0xffff)) {
-    throw new AmpeError(AmpeStatus.wrongAddress, `Port must be an integer 0..65535, got ${p}`);
+    throw new AmpeError(
+      AmpeStatus.wrongAddress,
+      `Port must be an integer 0..65535, got ${describeValue(p)}`,
+    );
   }
   return p;
 }
 
+// JavaScript callers can pass anything: only a string (or nothing) names a host or a path.
+function checkText(what: string, value: string | null | undefined, fallback: string): string {
+  if (value === null || value === undefined) return fallback;
+  if (typeof value !== "string") {
+    throw new AmpeError(
+      AmpeStatus.wrongAddress,
+      `The ${what} must be a string, got ${describeValue(value)}`,
+    );
+  }
+  return value;
+}
+
 // Zig's format: append the address header, then replace the binary header.
 function formatInto(msg: Message, op: OpCode, name: string, value: string): void {
+  checkMessage(msg, "format an address into it");
   const store = storeOf(msg);
   appendHeader(store, name, value);
   store.channelNumber = 0;
@@ -60,8 +78,7 @@ function cutAtNul(path: string): string {
  *
  * @example
  * ```ts
- * import { TCPServerAddress } from "./address.ts";
- * import { Message } from "./message.ts";
+ * import { Message, TCPServerAddress } from "@tofu/tofu";
  * const m = Message.create();
  * new TCPServerAddress("0.0.0.0", 7099).format(m);
  * m.thdrs.get("~listen_on"); // "tcp|0.0.0.0|7099"
@@ -73,9 +90,12 @@ export class TCPServerAddress {
   /** TCP port. */
   readonly port: number;
 
-  /** Throws `AmpeError` (`wrongAddress`) for a port outside 0..65535. */
+  /**
+   * Throws `AmpeError` (`wrongAddress`) for a port that is not an integer
+   * 0..65535 or an ip that is not a string.
+   */
   constructor(ip?: string | null, port?: number | null) {
-    this.ip = ip ?? "";
+    this.ip = checkText("ip", ip, "");
     this.port = checkPort(port);
   }
 
@@ -99,8 +119,7 @@ export class TCPServerAddress {
  *
  * @example
  * ```ts
- * import { TCPClientAddress } from "./address.ts";
- * import { Message } from "./message.ts";
+ * import { Message, TCPClientAddress } from "@tofu/tofu";
  * const m = Message.create();
  * new TCPClientAddress("127.0.0.1", 7099).format(m);
  * m.thdrs.get("~connect_to"); // "tcp|127.0.0.1|7099"
@@ -112,9 +131,12 @@ export class TCPClientAddress {
   /** TCP port. */
   readonly port: number;
 
-  /** Throws `AmpeError` (`wrongAddress`) for a port outside 0..65535. */
+  /**
+   * Throws `AmpeError` (`wrongAddress`) for a port that is not an integer
+   * 0..65535 or a host that is not a string.
+   */
   constructor(host?: string | null, port?: number | null) {
-    this.host = host ?? DEFAULT_HOST;
+    this.host = checkText("host", host, DEFAULT_HOST);
     this.port = checkPort(port);
   }
 
@@ -130,8 +152,7 @@ export class TCPClientAddress {
  *
  * @example
  * ```ts
- * import { UDSServerAddress } from "./address.ts";
- * import { Message } from "./message.ts";
+ * import { Message, UDSServerAddress } from "@tofu/tofu";
  * const m = Message.create();
  * new UDSServerAddress("/tmp/app.sock").format(m);
  * m.thdrs.get("~listen_on"); // "uds|/tmp/app.sock"
@@ -141,9 +162,12 @@ export class UDSServerAddress {
   /** Socket path. */
   readonly path: string;
 
-  /** An empty path makes the engine pick a temporary one. */
+  /**
+   * An empty path makes the engine pick a temporary one; a path that is not
+   * a string throws `AmpeError` (`wrongAddress`).
+   */
   constructor(path?: string | null) {
-    this.path = cutAtNul(path ?? "");
+    this.path = cutAtNul(checkText("path", path, ""));
   }
 
   /** Makes `msg` a WelcomeRequest (whole binary header replaced) and appends `~listen_on:uds|path`. */
@@ -157,8 +181,7 @@ export class UDSServerAddress {
  *
  * @example
  * ```ts
- * import { UDSClientAddress } from "./address.ts";
- * import { Message } from "./message.ts";
+ * import { Message, UDSClientAddress } from "@tofu/tofu";
  * const m = Message.create();
  * new UDSClientAddress("/tmp/app.sock").format(m);
  * m.thdrs.get("~connect_to"); // "uds|/tmp/app.sock"
@@ -168,9 +191,12 @@ export class UDSClientAddress {
   /** Socket path. */
   readonly path: string;
 
-  /** The path of the server's socket. */
+  /**
+   * The path of the server's socket; a path that is not a string throws
+   * `AmpeError` (`wrongAddress`).
+   */
   constructor(path?: string | null) {
-    this.path = cutAtNul(path ?? "");
+    this.path = cutAtNul(checkText("path", path, ""));
   }
 
   /** Makes `msg` a HelloRequest (whole binary header replaced) and appends `~connect_to:uds|path`. */

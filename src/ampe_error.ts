@@ -65,8 +65,7 @@ export interface AmpeErrorOptions {
  *
  * @example
  * ```ts
- * import { AmpeError } from "./ampe_error.ts";
- * import { AmpeStatus } from "./status.ts";
+ * import { AmpeError, AmpeStatus } from "@tofu/tofu";
  * const e = new AmpeError(AmpeStatus.channelClosed);
  * e.code; // "ChannelClosed"
  * e.message; // "Channel closed"
@@ -116,7 +115,7 @@ export class AmpeError extends Error {
  *
  * @example
  * ```ts
- * import { rawToError } from "./ampe_error.ts";
+ * import { rawToError } from "@tofu/tofu";
  * rawToError(22)?.code; // "ChannelClosed"
  * rawToError(0); // undefined
  * ```
@@ -131,7 +130,7 @@ export function rawToError(raw: number): AmpeError | undefined {
  *
  * @example
  * ```ts
- * import { AmpeError, errorToStatus } from "./ampe_error.ts";
+ * import { AmpeError, errorToStatus } from "@tofu/tofu";
  * errorToStatus(new AmpeError(19)); // 19
  * errorToStatus(new TypeError("x")); // 31
  * ```

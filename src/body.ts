@@ -8,12 +8,25 @@
 import { AmpeError } from "./ampe_error.ts";
 import { appendBytes, appendUtf8, type ByteBuffer, clearBytes, utf8Length } from "./byte_buffer.ts";
 import { AmpeStatus } from "./status.ts";
-import { liveStore, type StoreHandle } from "./store_handle.ts";
+import { checkMessage, liveStore } from "./store_handle.ts";
+import type { Message } from "./message.ts";
+import { describeValue } from "./describe_value.ts";
 import { MAX_SECTION_SIZE } from "./wire.ts";
 
 const decoder = new TextDecoder();
 
+// JavaScript callers can pass anything: only bytes and strings are a body.
+function checkData(data: Uint8Array | string): void {
+  if (typeof data !== "string" && !(data instanceof Uint8Array)) {
+    throw new AmpeError(
+      AmpeStatus.invalidMessage,
+      `A body is a Uint8Array or a string, got ${describeValue(data)}`,
+    );
+  }
+}
+
 function appendData(body: ByteBuffer, data: Uint8Array | string): void {
+  checkData(data);
   const size = typeof data === "string" ? utf8Length(data) : data.length;
   if (body.length + size > MAX_SECTION_SIZE) {
     throw new AmpeError(
@@ -25,13 +38,33 @@ function appendData(body: ByteBuffer, data: Uint8Array | string): void {
   else appendBytes(body, data, 0, size);
 }
 
+// Set by bodyOf just before it constructs: a message's own view skips the argument check,
+// which would cost every `msg.body` a brand check on Deno.
+let trusted = false;
+
+/**
+ * Internal: the body view of `msg` (what `msg.body` returns), made without
+ * the constructor's check that `msg` is a message.
+ *
+ * @example
+ * ```ts
+ * import { bodyOf } from "./body.ts";
+ * import { Message } from "./message.ts";
+ * bodyOf(Message.create()).byteLength; // 0
+ * ```
+ */
+export function bodyOf(msg: Message): Body {
+  trusted = true;
+  return new Body(msg);
+}
+
 /**
  * The body of a message (`msg.body`). Every member throws `AmpeError`
  * (`nullMessage`) once the message was handed over.
  *
  * @example
  * ```ts
- * import { Message } from "./message.ts";
+ * import { Message } from "@tofu/tofu";
  * const m = Message.create();
  * m.body.append("hello, ");
  * m.body.append(new Uint8Array([0x77, 0x6f, 0x72, 0x6c, 0x64]));
@@ -39,16 +72,22 @@ function appendData(body: ByteBuffer, data: Uint8Array | string): void {
  * ```
  */
 export class Body {
-  #handle: StoreHandle;
+  #handle: Message;
 
-  /** Internal: made by `Message.body`. */
-  constructor(handle: StoreHandle) {
-    this.#handle = handle;
+  /**
+   * The body of `msg`, the same view as `msg.body`; anything else than a
+   * message throws `AmpeError` (`invalidMessage`).
+   */
+  constructor(msg: Message) {
+    if (trusted) trusted = false;
+    else checkMessage(msg, "view a body");
+    this.#handle = msg;
   }
 
   /**
    * Appends bytes, or a string as UTF-8. Beyond 65535 bytes in total it
-   * throws `AmpeError` (`invalidBodyLen`) and appends nothing.
+   * throws `AmpeError` (`invalidBodyLen`) and appends nothing; anything else
+   * than a `Uint8Array` or a string throws `invalidMessage`.
    */
   append(data: Uint8Array | string): void {
     appendData(liveStore(this.#handle).body, data);
@@ -57,6 +96,7 @@ export class Body {
   /** Replaces the body with `data`; on a size error the body is left unchanged. */
   set(data: Uint8Array | string): void {
     const body = liveStore(this.#handle).body;
+    checkData(data);
     const size = typeof data === "string" ? utf8Length(data) : data.length;
     if (size > MAX_SECTION_SIZE) {
       throw new AmpeError(

@@ -10,10 +10,12 @@ import { detachStore, type Message, storeOf, wrapStore } from "./message.ts";
 import type { BinaryHeader } from "./binary_header.ts";
 import { ORIGIN_BIT } from "./proto.ts";
 import { engineSignal } from "./engine_messages.ts";
-import type { Engine } from "./engine.ts";
-import type { GroupCore } from "./group_core.ts";
+import { Engine } from "./engine.ts";
+import { GroupCore } from "./group_core.ts";
 import type { GroupStats } from "./stats.ts";
 import { PendingRequests, type RequestOptions } from "./pending_requests.ts";
+import { checkMessage } from "./store_handle.ts";
+import { describeValue } from "./describe_value.ts";
 
 /** Wait forever in `waitReceive`. */
 export const WAIT_INFINITE: number = Infinity;
@@ -26,6 +28,33 @@ export interface WaitReceiveOptions {
   signal?: AbortSignal;
 }
 
+// The private constructor, for newChannelGroup; set by the class's static block.
+let makeGroup: (engine: Engine, core: GroupCore) => ChannelGroup;
+
+/** Internal: the group of `core` in `engine` (`Ampe.create()` makes groups this way). */
+export function newChannelGroup(engine: Engine, core: GroupCore): ChannelGroup {
+  return makeGroup(engine, core);
+}
+
+// JavaScript callers can pass anything as the options of a wait.
+function checkWaitOptions(opts: WaitReceiveOptions | undefined): AmpeError | null {
+  if (opts === undefined || opts === null) return null;
+  if (typeof opts !== "object") {
+    return new AmpeError(
+      AmpeStatus.notAllowed,
+      `Cannot wait: the options must be an object, got ${describeValue(opts)}`,
+    );
+  }
+  const signal = opts.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    return new AmpeError(
+      AmpeStatus.notAllowed,
+      `Cannot wait: signal must be an AbortSignal, got ${describeValue(signal)}`,
+    );
+  }
+  return null;
+}
+
 /**
  * A set of channels sharing one receive queue. Every outcome for its channels
  * (data, failures, closes, pool exhaustion) arrives as a message through
@@ -33,7 +62,7 @@ export interface WaitReceiveOptions {
  *
  * @example
  * ```ts
- * import { AllocationStrategy, Reactor, TCPServerAddress } from "./mod.ts";
+ * import { AllocationStrategy, Reactor, TCPServerAddress } from "@tofu/tofu";
  *
  * await using rtr = await Reactor.create();
  * const ampe = rtr.ampe();
@@ -50,10 +79,23 @@ export class ChannelGroup {
   readonly #core: GroupCore;
   #requests: PendingRequests | null = null;
 
-  /** Made by `Ampe.create()`; not constructed directly. */
-  constructor(engine: Engine, core: GroupCore) {
+  /**
+   * Made by `Ampe.create()` (through {@linkcode newChannelGroup}); called
+   * from JavaScript with anything else than an engine's group it throws
+   * `AmpeError` (`notAllowed`).
+   *
+   * @ignore
+   */
+  private constructor(engine: Engine, core: GroupCore) {
+    if (!(engine instanceof Engine && core instanceof GroupCore)) {
+      throw new AmpeError(AmpeStatus.notAllowed, "A ChannelGroup is made by ampe.create()");
+    }
     this.#engine = engine;
     this.#core = core;
+  }
+
+  static {
+    makeGroup = (engine, core) => new ChannelGroup(engine, core);
   }
 
   /**
@@ -68,10 +110,14 @@ export class ChannelGroup {
   /**
    * Validates and queues a message for sending (spec §7.2, §8). On success
    * the message object is consumed (later use throws `nullMessage`) and the
-   * final binary header (assigned channel and message id) is returned. On a
-   * synchronous error an `AmpeError` is thrown and the caller keeps the message.
+   * final binary header is returned: the assigned channel, and the message id
+   * (a bigint) that the answer will carry. On a synchronous error an
+   * `AmpeError` is thrown and the caller keeps the message (`nullMessage` for
+   * no message or one already handed over, `invalidMessage` for anything else
+   * than a message).
    */
   post(msg: Message): BinaryHeader {
+    checkMessage(msg, "post");
     return this.#engine.post(this.#core, msg);
   }
 
@@ -138,7 +184,9 @@ export class ChannelGroup {
    * The next message for this group, waiting up to `timeoutMs` milliseconds
    * (`0` = only what is queued, `WAIT_INFINITE` = no limit). Resolves null on
    * timeout; rejects with `AmpeError` `shutdownStarted` once the group or its
-   * engine is destroyed, or with the signal's reason when aborted.
+   * engine is destroyed, or with the signal's reason when aborted; with
+   * `notAllowed` for a timeout that is not a number >= 0 or a `signal` that
+   * is not an `AbortSignal`.
    */
   waitReceive(timeoutMs: number, opts?: WaitReceiveOptions): Promise<Message | null> {
     const refused = this.#refuseWait(timeoutMs, opts);
@@ -157,12 +205,12 @@ export class ChannelGroup {
    * is there, with everything then queued up to `max`, and with an empty
    * array on timeout. One promise per batch instead of one per message, for
    * apps that stream. Every message is yours as if from `waitReceive`; the
-   * array is yours too. `max` must be an integer >= 1 (else `RangeError`);
-   * rejects like `waitReceive`.
+   * array is yours too. `max` must be an integer >= 1 (else `AmpeError`
+   * `notAllowed`); rejects like `waitReceive`.
    *
    * @example
    * ```ts
-   * import { Reactor } from "./mod.ts";
+   * import { Reactor } from "@tofu/tofu";
    *
    * await using rtr = await Reactor.create();
    * const ampe = rtr.ampe();
@@ -177,7 +225,10 @@ export class ChannelGroup {
   receiveBatch(max: number, timeoutMs: number, opts?: WaitReceiveOptions): Promise<Message[]> {
     if (!(Number.isInteger(max) && max >= 1)) {
       return Promise.reject(
-        new RangeError(`Cannot receive a batch: max must be an integer >= 1, got ${max}`),
+        new AmpeError(
+          AmpeStatus.notAllowed,
+          `Cannot receive a batch: max must be an integer >= 1, got ${describeValue(max)}`,
+        ),
       );
     }
     const refused = this.#refuseWait(timeoutMs, opts);
@@ -196,9 +247,16 @@ export class ChannelGroup {
   #refuseWait(timeoutMs: number, opts: WaitReceiveOptions | undefined): Promise<never> | null {
     if (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs) || timeoutMs < 0) {
       return Promise.reject(
-        new RangeError(`Cannot wait: timeout must be a number >= 0, got ${timeoutMs}`),
+        new AmpeError(
+          AmpeStatus.notAllowed,
+          `Cannot wait: timeout must be a number of milliseconds >= 0, got ${
+            describeValue(timeoutMs)
+          }`,
+        ),
       );
     }
+    const optsError = checkWaitOptions(opts);
+    if (optsError !== null) return Promise.reject(optsError);
     if (this.#core.queue.closed) {
       return Promise.reject(this.#core.queue.closedError());
     }
@@ -239,9 +297,11 @@ export class ChannelGroup {
    * Puts a message straight into this group's receive queue (spec §7.2):
    * with no argument, a fresh `⟨Signal | engine | receiver_update⟩`; with a
    * message, that message with status `receiver_update` (consumed). Used to
-   * wake or command whoever waits on the group.
+   * wake or command whoever waits on the group. Anything else than a message
+   * throws `AmpeError` (`invalidMessage`).
    */
   updateReceiver(msg?: Message | null): void {
+    if (msg !== null && msg !== undefined) checkMessage(msg, "update the receiver");
     if (this.#core.destroyed) {
       throw new AmpeError(
         AmpeStatus.shutdownStarted,

@@ -23,7 +23,7 @@ export const OS_ERRNO_HEADER = "~os_errno";
  *
  * @example
  * ```ts
- * import { CloseReason } from "./close_reason.ts";
+ * import { CloseReason } from "@tofu/tofu";
  * CloseReason.peerClosed; // "peer_closed"
  * ```
  */
@@ -75,7 +75,7 @@ export interface Why {
  *
  * @example
  * ```ts
- * import { type Message, whyOf } from "./mod.ts";
+ * import { type Message, whyOf } from "@tofu/tofu";
  * function explain(closed: Message): string {
  *   const why = whyOf(closed);
  *   return why.osError === undefined ? `${why.reason}` : `${why.reason} (${why.osError} ${why.osErrno})`;

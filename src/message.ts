@@ -7,12 +7,13 @@
  * @module
  */
 
-import { BinaryHeader } from "./binary_header.ts";
-import { Body } from "./body.ts";
+import { type BinaryHeader, HeaderView } from "./binary_header.ts";
+import { type Body, bodyOf } from "./body.ts";
 import { MessageStore } from "./message_store.ts";
+import { describeMessage, INSPECT } from "./message_inspect.ts";
 import { MORE_BIT, ORIGIN_BIT } from "./proto.ts";
 import { handedOver, liveStore, setStoreLink } from "./store_handle.ts";
-import { TextHeaders } from "./text_headers.ts";
+import { type TextHeaders, textHeadersOf } from "./text_headers.ts";
 
 // The engine reaches the post checks through this module.
 export { checkAndPrepare } from "./post_check.ts";
@@ -30,8 +31,7 @@ let cutLink: (m: Message) => MessageStore;
  *
  * @example
  * ```ts
- * import { Message } from "./message.ts";
- * import { OpCode } from "./opcode.ts";
+ * import { Message, OpCode } from "@tofu/tofu";
  * const m = Message.create();
  * m.bhdr.proto.opCode = OpCode.Request;
  * m.bhdr.messageId = 42n;
@@ -64,19 +64,19 @@ export class Message {
   /** The binary header, a live view. */
   get bhdr(): BinaryHeader {
     liveStore(this);
-    return new BinaryHeader(this);
+    return new HeaderView(this);
   }
 
   /** The text headers, a live view. */
   get thdrs(): TextHeaders {
     liveStore(this);
-    return new TextHeaders(this);
+    return textHeadersOf(this);
   }
 
   /** The body, a live view. */
   get body(): Body {
     liveStore(this);
-    return new Body(this);
+    return bodyOf(this);
   }
 
   /** True when the engine made this message (origin bit set). */
@@ -107,7 +107,16 @@ export class Message {
   }
 
   static {
-    setStoreLink((m) => m.#store);
+    // console.log and util.inspect on both runtimes; not a typed member of the API.
+    Object.defineProperty(Message.prototype, INSPECT, {
+      value(this: object): string {
+        return #store in this ? describeMessage(this.#store) : "Message";
+      },
+    });
+    setStoreLink(
+      (m) => m.#store,
+      (value) => typeof value === "object" && value !== null && #store in value,
+    );
     cutLink = (m) => {
       const store = m.#store;
       if (store === null) throw handedOver();

@@ -19,7 +19,12 @@ import { AmpeStatus } from "./status.ts";
  * AllocationStrategy.poolOnly; // "poolOnly"
  * ```
  */
-export const AllocationStrategy = { poolOnly: "poolOnly", always: "always" } as const;
+export const AllocationStrategy: {
+  /** Only a pooled message: `ampe.get` returns null when the pool is empty. */
+  readonly poolOnly: "poolOnly";
+  /** A pooled message, or a new one when the pool is empty. */
+  readonly always: "always";
+} = { poolOnly: "poolOnly", always: "always" } as const;
 
 /** `"poolOnly"` or `"always"`. */
 export type AllocationStrategy = typeof AllocationStrategy[keyof typeof AllocationStrategy];
@@ -46,7 +51,7 @@ const DEFAULT_MAX = 64;
 function size(name: string, value: number | null | undefined, fallback: number): number {
   if (value === null || value === undefined || value === 0) return fallback;
   if (!(Number.isInteger(value) && value > 0 && value <= 0xffff)) {
-    throw new RangeError(`${name} must be an integer 0..65535, got ${value}`);
+    throw new AmpeError(AmpeStatus.notAllowed, `${name} must be an integer 0..65535, got ${value}`);
   }
   return value;
 }
@@ -54,7 +59,7 @@ function size(name: string, value: number | null | undefined, fallback: number):
 /**
  * Spec §7.1: null, undefined or 0 give 16 and 64; a max below the initial
  * count is raised to it. Values that are not integers 0..65535 (u16 in Zig)
- * throw `RangeError`.
+ * throw `AmpeError` (`notAllowed`).
  *
  * @example
  * ```ts
@@ -139,11 +144,6 @@ export class Pool {
    * `close()` throws `AmpeError` (`shutdownStarted`).
    */
   get(strategy: AllocationStrategy): MessageStore | null {
-    if (strategy !== AllocationStrategy.poolOnly && strategy !== AllocationStrategy.always) {
-      throw new TypeError(
-        `Allocation strategy must be "poolOnly" or "always", got ${String(strategy)}`,
-      );
-    }
     if (this.#closed) {
       throw new AmpeError(
         AmpeStatus.shutdownStarted,

@@ -19,7 +19,8 @@ import {
   NativeLoadError,
 } from "./native_port.ts";
 import { Engine } from "./engine.ts";
-import { Ampe } from "./ampe.ts";
+import { type Ampe, newAmpe } from "./ampe.ts";
+import { describeValue } from "./describe_value.ts";
 import type { ReactorStats } from "./stats.ts";
 
 export type { BackendName };
@@ -87,12 +88,41 @@ const MAX_SPIN_MICROS = 100_000;
 
 function spinMicrosOf(value: number | undefined): number {
   if (value === undefined) return DEFAULT_SPIN_MICROS;
-  if (!Number.isFinite(value) || value < 0 || value > MAX_SPIN_MICROS) {
-    throw new RangeError(
-      `Cannot use spinMicros ${value}: it must be a number from 0 to ${MAX_SPIN_MICROS}`,
-    );
+  if (
+    typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > MAX_SPIN_MICROS
+  ) {
+    throw badOption(`spinMicros must be a number from 0 to ${MAX_SPIN_MICROS}`, value);
   }
   return value;
+}
+
+function badOption(rule: string, value: unknown): AmpeError {
+  return new AmpeError(
+    AmpeStatus.notAllowed,
+    `Cannot create the engine: ${rule}, got ${describeValue(value)}`,
+  );
+}
+
+// JavaScript callers can pass anything: every option is checked before anything is loaded.
+function checkOptions(options: unknown): Options {
+  if (options === undefined || options === null) return DefaultOptions;
+  if (typeof options !== "object") throw badOption("the options must be an object", options);
+  const o = options as Record<string, unknown>;
+  for (const name of ["initialPoolMsgs", "maxPoolMsgs"]) {
+    const value = o[name];
+    if (value === undefined || value === null) continue;
+    if (!(typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 0xffff)) {
+      throw badOption(`${name} must be an integer 0..65535`, value);
+    }
+  }
+  for (const name of ["backend", "nativeLibrary"]) {
+    const value = o[name];
+    if (value !== undefined && typeof value !== "string") {
+      throw badOption(`${name} must be a string`, value);
+    }
+  }
+  spinMicrosOf(o.spinMicros as number | undefined);
+  return options as Options;
 }
 
 /**
@@ -101,7 +131,7 @@ function spinMicrosOf(value: number | undefined): number {
  *
  * @example
  * ```ts
- * import { Reactor } from "./mod.ts";
+ * import { Reactor } from "@tofu/tofu";
  *
  * await using rtr = await Reactor.create({ initialPoolMsgs: 32, maxPoolMsgs: 128 });
  * const ampe = rtr.ampe();
@@ -112,26 +142,33 @@ export class Reactor implements AsyncDisposable {
   readonly #engine: Engine;
   readonly #ampe: Ampe;
 
+  /** @ignore */
   private constructor(engine: Engine) {
     this.#engine = engine;
-    this.#ampe = new Ampe(engine);
+    this.#ampe = newAmpe(engine);
   }
 
-  /** Starts an engine. Throws `AmpeError` if the native library or the poller cannot be set up. */
+  /**
+   * Starts an engine. Rejects with `AmpeError`: `notAllowed` for options of
+   * the wrong type or range (see {@linkcode Options}) or a backend that is
+   * not available, `allocationFailed` if the native library or the poller
+   * cannot be set up.
+   */
   static async create(options: Options = DefaultOptions): Promise<Reactor> {
     try {
-      const pool = normalizePoolOptions(options);
-      const libraryPath = options.nativeLibrary;
+      const checked = checkOptions(options);
+      const pool = normalizePoolOptions(checked);
+      const libraryPath = checked.nativeLibrary;
       const native = await loadNativeAsync(libraryPath === undefined ? {} : { path: libraryPath });
       try {
-        const backend = chooseBackend(native, options.backend ?? readEnv("TOFU_BACKEND"));
+        const backend = chooseBackend(native, checked.backend ?? readEnv("TOFU_BACKEND"));
         const engine = new Engine({
           native,
           backend,
           initialPoolMsgs: pool.initialPoolMsgs,
           maxPoolMsgs: pool.maxPoolMsgs,
           udsPathLimit: udsPathLimit(),
-          spinMicros: spinMicrosOf(options.spinMicros),
+          spinMicros: spinMicrosOf(checked.spinMicros),
           // Undocumented, for benchmarks: TOFU_WAKE=park waits the old way.
           wake: readEnv("TOFU_WAKE") === "park" ? "park" : "waiter",
         });
@@ -171,7 +208,7 @@ export class Reactor implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { Reactor } from "./mod.ts";
+   * import { Reactor } from "@tofu/tofu";
    * await using rtr = await Reactor.create();
    * const s = rtr.stats();
    * console.log(s.pool.free, s.channels.open, s.messagesIn, s.bytesOut);

@@ -6,16 +6,83 @@
  */
 
 /**
- * Every status a message or an error can carry. The values are the u8 codes
- * of the wire `status` byte; 0 is success.
+ * Every status a message or an error can carry, with the values of the Zig
+ * enum: the u8 codes of the wire `status` byte; 0 is success. Each member is
+ * a literal type, so `msg.bhdr.status === AmpeStatus.channelClosed` and a
+ * `switch` over a status narrow.
  *
  * @example
  * ```ts
- * import { AmpeStatus } from "./status.ts";
+ * import { AmpeStatus } from "@tofu/tofu";
  * AmpeStatus.channelClosed; // 22
  * ```
  */
-export const AmpeStatus = {
+export const AmpeStatus: {
+  /** 0: the message is fine; no error. */
+  readonly success: 0;
+  /** 1: the operation is not implemented yet. */
+  readonly notImplementedYet: 1;
+  /** 2: an address is malformed (e.g. bad port, empty listen ip). */
+  readonly wrongAddress: 2;
+  /** 3: the operation is not allowed here. */
+  readonly notAllowed: 3;
+  /** 4: no message: a handed-over (or missing) message object was used. */
+  readonly nullMessage: 4;
+  /** 5: the message or a value given to the API is malformed. */
+  readonly invalidMessage: 5;
+  /** 6: the opCode is not 0..9, or not allowed in this place. */
+  readonly invalidOpCode: 6;
+  /** 7: the text headers exceed 65535 bytes. */
+  readonly invalidHeadersLen: 7;
+  /** 8: the body exceeds 65535 bytes. */
+  readonly invalidBodyLen: 8;
+  /** 9: the more flag was set where it is not allowed. */
+  readonly invalidMoreUsage: 9;
+  /** 10: the channel number is missing, unknown or out of range. */
+  readonly invalidChannelNumber: 10;
+  /** 11: the channel (or group) belongs to another channel group or engine; Zig spells it `invelid_mchn_group`. */
+  readonly invalidMessageChannelGroup: 11;
+  /** 12: the message id is not a u64, or does not match. */
+  readonly invalidMessageId: 12;
+  /** 13: the address cannot be used (e.g. a UDS path too long). */
+  readonly invalidAddress: 13;
+  /** 14: the Unix socket path does not exist. */
+  readonly udsPathNotFound: 14;
+  /** 15: notifications are disabled. */
+  readonly notificationDisabled: 15;
+  /** 16: the engine could not notify the app. */
+  readonly notificationFailed: 16;
+  /** 17: the peer closed the connection. */
+  readonly peerDisconnected: 17;
+  /** 18: sending or receiving failed. */
+  readonly communicationFailed: 18;
+  /** 19: the message pool had no message for a receive. */
+  readonly poolEmpty: 19;
+  /** 20: memory could not be allocated. */
+  readonly allocationFailed: 20;
+  /** 21: a message put into the queue by `updateReceiver`. */
+  readonly receiverUpdate: 21;
+  /** 22: the channel is closed (the final Signal of every channel). */
+  readonly channelClosed: 22;
+  /** 23: the engine or the group is being destroyed. */
+  readonly shutdownStarted: 23;
+  /** 24: the connect failed (e.g. refused). */
+  readonly connectFailed: 24;
+  /** 25: the listen failed (e.g. the address is in use). */
+  readonly listenFailed: 25;
+  /** 26: accepting a connection failed. */
+  readonly acceptFailed: 26;
+  /** 27: sending failed. */
+  readonly sendFailed: 27;
+  /** 28: receiving failed. */
+  readonly recvFailed: 28;
+  /** 29: setting a socket option failed. */
+  readonly setsockoptFailed: 29;
+  /** 30: the app could not process the message. */
+  readonly processingFailed: 30;
+  /** 31: any other failure; also every raw status byte of 31 and above. */
+  readonly unknownError: 31;
+} = {
   success: 0,
   notImplementedYet: 1,
   wrongAddress: 2,
@@ -27,7 +94,6 @@ export const AmpeStatus = {
   invalidBodyLen: 8,
   invalidMoreUsage: 9,
   invalidChannelNumber: 10,
-  /** Zig spells it `invelid_mchn_group`; the value is what matters. */
   invalidMessageChannelGroup: 11,
   invalidMessageId: 12,
   invalidAddress: 13,
@@ -49,9 +115,12 @@ export const AmpeStatus = {
   setsockoptFailed: 29,
   processingFailed: 30,
   unknownError: 31,
-} as const;
+};
 
-/** A numeric status value (0..31). */
+/**
+ * A status value: the literal union `0 | 1 | ... | 31` of {@linkcode AmpeStatus}'s
+ * members, so a `switch` over a status narrows.
+ */
 export type AmpeStatus = typeof AmpeStatus[keyof typeof AmpeStatus];
 
 /** The name of a status: a key of {@linkcode AmpeStatus}. */
@@ -135,7 +204,7 @@ const ERROR_NAMES: readonly string[] = [
  *
  * @example
  * ```ts
- * import { AmpeStatus, rawToStatus } from "./status.ts";
+ * import { AmpeStatus, rawToStatus } from "@tofu/tofu";
  * rawToStatus(22) === AmpeStatus.channelClosed; // true
  * rawToStatus(200) === AmpeStatus.unknownError; // true
  * ```
@@ -152,7 +221,7 @@ export function rawToStatus(raw: number): AmpeStatus {
  *
  * @example
  * ```ts
- * import { statusName } from "./status.ts";
+ * import { statusName } from "@tofu/tofu";
  * statusName(19); // "poolEmpty"
  * ```
  */
@@ -167,7 +236,7 @@ export function statusName(raw: number): AmpeStatusName {
  *
  * @example
  * ```ts
- * import { errorName } from "./status.ts";
+ * import { errorName } from "@tofu/tofu";
  * errorName(23); // "ShutdownStarted"
  * ```
  */

@@ -10,7 +10,9 @@ import { AmpeError } from "./ampe_error.ts";
 import { appendUtf8, type ByteBuffer, utf8Length } from "./byte_buffer.ts";
 import type { MessageStore } from "./message_store.ts";
 import { AmpeStatus } from "./status.ts";
-import { liveStore, type StoreHandle } from "./store_handle.ts";
+import { checkMessage, liveStore } from "./store_handle.ts";
+import type { Message } from "./message.ts";
+import { describeValue } from "./describe_value.ts";
 import { MAX_SECTION_SIZE } from "./wire.ts";
 
 /** One text header. */
@@ -49,6 +51,13 @@ function badHeader(code: "BadName" | "BadValue", message: string): AmpeError {
  * ```
  */
 export function appendHeader(store: MessageStore, name: string, value: string): void {
+  // JavaScript callers can pass anything; a template literal would throw on a symbol.
+  if (typeof name !== "string") {
+    throw badHeader("BadName", `Text header name must be a string, got ${describeValue(name)}`);
+  }
+  if (typeof value !== "string") {
+    throw badHeader("BadValue", `Text header value must be a string, got ${describeValue(value)}`);
+  }
   const trimmed = name.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
   if (trimmed.length === 0) {
     throw badHeader("BadName", `Text header name is empty after trimming: ${JSON.stringify(name)}`);
@@ -126,13 +135,33 @@ export function* readHeaders(headersOf: () => ByteBuffer): Generator<TextHeader,
   }
 }
 
+// Set by textHeadersOf just before it constructs: a message's own view skips the argument
+// check, which would cost every `msg.thdrs` a brand check on Deno.
+let trusted = false;
+
+/**
+ * Internal: the text headers view of `msg` (what `msg.thdrs` returns), made
+ * without the constructor's check that `msg` is a message.
+ *
+ * @example
+ * ```ts
+ * import { Message } from "./message.ts";
+ * import { textHeadersOf } from "./text_headers.ts";
+ * textHeadersOf(Message.create()).byteLength; // 0
+ * ```
+ */
+export function textHeadersOf(msg: Message): TextHeaders {
+  trusted = true;
+  return new TextHeaders(msg);
+}
+
 /**
  * The text headers of a message (`msg.thdrs`). Every member throws
  * `AmpeError` (`nullMessage`) once the message was handed over.
  *
  * @example
  * ```ts
- * import { Message } from "./message.ts";
+ * import { Message } from "@tofu/tofu";
  * const m = Message.create();
  * m.thdrs.append("Content-Type", "application/json");
  * m.thdrs.get("Content-Type"); // "application/json"
@@ -140,11 +169,16 @@ export function* readHeaders(headersOf: () => ByteBuffer): Generator<TextHeader,
  * ```
  */
 export class TextHeaders {
-  #handle: StoreHandle;
+  #handle: Message;
 
-  /** Internal: made by `Message.thdrs`. */
-  constructor(handle: StoreHandle) {
-    this.#handle = handle;
+  /**
+   * The text headers of `msg`, the same view as `msg.thdrs`; anything else
+   * than a message throws `AmpeError` (`invalidMessage`).
+   */
+  constructor(msg: Message) {
+    if (trusted) trusted = false;
+    else checkMessage(msg, "view text headers");
+    this.#handle = msg;
   }
 
   /** Appends `name:value\r\n`; errors as {@linkcode appendHeader}. */
@@ -152,7 +186,10 @@ export class TextHeaders {
     appendHeader(liveStore(this.#handle), name, value);
   }
 
-  /** The value of the first header named exactly `name`, or `undefined`. */
+  /**
+   * The value of the first header named exactly `name`, or `undefined`
+   * (also for a `name` that is not a string).
+   */
   get(name: string): string | undefined {
     for (const h of this) if (h.name === name) return h.value;
     return undefined;

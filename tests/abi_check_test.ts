@@ -15,7 +15,7 @@ function problemsWith(from: string, to: string, ts: TypeScriptSide = TYPESCRIPT_
   return abiMismatches(HEADER.replace(from, to), ts).problems;
 }
 
-const APPENDED = "TOFU_API int32_t tofu_os_error_name(int32_t code, uint8_t *out, int32_t cap);\n";
+const APPENDED = "TOFU_API int32_t tofu_next_call(int32_t code, uint8_t *out, int32_t cap);\n";
 
 test("the repository's tofu.h and ffi/ agree", () => {
   const { problems, checked } = abiMismatches(HEADER);
@@ -47,18 +47,18 @@ test("a type that cannot cross the boundary is reported", () => {
 test("a function appended to tofu.h is found without being listed anywhere", () => {
   const appended = problemsWith("\n#endif", `\n${APPENDED}#endif`);
   assert.deepEqual(appended, [
-    "tofu_os_error_name is declared in tofu.h but missing from ffi/symbols.ts",
+    "tofu_next_call is declared in tofu.h but missing from ffi/symbols.ts",
   ]);
   const withSymbol: TypeScriptSide = {
     ...TYPESCRIPT_SIDE,
     symbols: {
       ...TYPESCRIPT_SIDE.symbols,
-      tofu_os_error_name: { params: ["i32", "buffer", "i32"], result: "i32" },
+      tofu_next_call: { params: ["i32", "buffer", "i32"], result: "i32" },
     },
   };
   assert.deepEqual(problemsWith("\n#endif", `\n${APPENDED}#endif`, withSymbol), []);
   assert.deepEqual(abiMismatches(HEADER, withSymbol).problems, [
-    "tofu_os_error_name is in ffi/symbols.ts but not declared in tofu.h",
+    "tofu_next_call is in ffi/symbols.ts but not declared in tofu.h",
   ]);
 });
 

@@ -34,14 +34,14 @@ function assertAmpe(fn: () => unknown, status: number): void {
 }
 
 /** A message of opCode `op` whose raw headers are `lines` (name, value) in order. */
-function request(op: number, ...lines: [string, string][]): Message {
+function request(op: OpCode, ...lines: [string, string][]): Message {
   const m = Message.create();
   for (const [name, value] of lines) m.thdrs.append(name, value);
   m.bhdr.proto.opCode = op;
   return m;
 }
 
-function parse(op: number, ...lines: [string, string][]): ParsedAddress {
+function parse(op: OpCode, ...lines: [string, string][]): ParsedAddress {
   return parseAddress(storeOf(request(op, ...lines)), LIMIT);
 }
 

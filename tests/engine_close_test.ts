@@ -29,7 +29,7 @@ import {
 } from "./_support/scenario.ts";
 import { skipFor, UDS_SKIP } from "./_support/host.ts";
 
-function post(ampe: Ampe, g: ChannelGroup, op: number, ch: number, mid = 0n, body = ""): bigint {
+function post(ampe: Ampe, g: ChannelGroup, op: OpCode, ch: number, mid = 0n, body = ""): bigint {
   return postNew(ampe, g, (m) => {
     m.bhdr.proto.opCode = op;
     if (op === OpCode.ByeSignal) m.bhdr.proto.oob = 1;

@@ -100,7 +100,7 @@ for (const t of TRANSPORTS) {
 
     test("S-071 server streaming and S-072 progress signals arrive in order", async () => {
       await withPair(t, async ({ as, ac, gs, gc, C, S }) => {
-        for (const more of [1, 1, 0]) {
+        for (const more of [1, 1, 0] as const) {
           postNew(as, gs, (m) => {
             m.bhdr.proto.opCode = OpCode.Response;
             m.bhdr.channelNumber = S;
@@ -108,7 +108,7 @@ for (const t of TRANSPORTS) {
             m.bhdr.proto.more = more;
           });
         }
-        for (const more of [1, 1, 0]) {
+        for (const more of [1, 1, 0] as const) {
           const m = await expectNext(
             ac,
             gc,

@@ -30,7 +30,7 @@ import {
 import { skipFor } from "./_support/host.ts";
 
 /** A fresh message with `op`, channel `ch` and `body`. */
-function message(ampe: Ampe, op: number, ch: number, body = ""): Message {
+function message(ampe: Ampe, op: OpCode, ch: number, body = ""): Message {
   const m = ampe.get("always")!;
   m.bhdr.proto.opCode = op;
   m.bhdr.channelNumber = ch;
@@ -39,7 +39,7 @@ function message(ampe: Ampe, op: number, ch: number, body = ""): Message {
 }
 
 /** Posts a message with `op`, `body` and (if given) message id `mid` on `ch`. */
-function send(ampe: Ampe, g: ChannelGroup, op: number, ch: number, body: string, mid = 0n): void {
+function send(ampe: Ampe, g: ChannelGroup, op: OpCode, ch: number, body: string, mid = 0n): void {
   const m = message(ampe, op, ch, body);
   m.bhdr.messageId = mid;
   g.post(m);

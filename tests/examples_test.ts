@@ -66,6 +66,14 @@ const EXPECTED: Record<string, RegExp[]> = {
     /^not a socket: Signal \| engine \| channelClosed .*\| (listen_failed \(ENOTSOCK \d+\)|unsupported .*)$/m,
     /^stats: 1 listening, 0 open, \d+ in, \d+ out, pool \d+ free 0 in use$/m,
   ],
+  "reading_messages.ts": [
+    /^posted request (\d+)n\nMessage \{\n {2}bhdr: Request \| application \| success \| channel \d+ \| id \1n \| last\n {2}thdrs: \{\n {4}"Method": "sum"\n {2}\}\n {2}body: 9 bytes "\[1, 2, 3\]"\n\}$/m,
+    /^a request for sum on channel \d+$/m,
+    /^answer to \d+n: 6$/m,
+    /^AmpeError notAllowed: Cannot get a message: .*"sometimes"$/m,
+    /^AmpeError nullMessage: This message object was already handed over/m,
+    /^AmpeError notAllowed: Cannot wait: timeout must be .* got -1$/m,
+  ],
   "error_handling.ts": [
     /^post threw InvalidChannelNumber \(status invalidChannelNumber\)$/m,
     /^a handed-over message throws NullMessage$/m,

@@ -27,6 +27,11 @@ import { setBytes } from "../src/byte_buffer.ts";
 import { nextMessageId } from "../src/message_id.ts";
 
 /** Asserts that `fn` throws an AmpeError with `status` (and `code` when given). */
+/** Writes any value to a typed field, as a JavaScript caller can; the setter checks it. */
+function setRaw<T extends object>(target: T, field: keyof T, value: unknown): void {
+  (target as Record<keyof T, unknown>)[field] = value;
+}
+
 function throwsAmpe(fn: () => unknown, status: number, code?: string): AmpeError {
   let caught: unknown;
   try {
@@ -123,7 +128,7 @@ test("S-002: decoding 0x47 gives ByeSignal, origin A, more last, oob on", () => 
 
 test("proto setters change only their own bits and reject out-of-range values", () => {
   const h = new BinaryHeader();
-  h.proto.opCode = 0x0f;
+  setRaw(h.proto, "opCode", 0x0f);
   h.proto.oob = 1;
   h.proto.more = 1;
   h.proto.origin = 1;
@@ -132,11 +137,11 @@ test("proto setters change only their own bits and reject out-of-range values", 
   assert.equal(h.toBytes()[2], 0x5f);
   h.proto.opCode = OpCode.Signal;
   assert.equal(h.toBytes()[2], 0x52);
-  throwsAmpe(() => (h.proto.opCode = 16), AmpeStatus.invalidOpCode);
-  throwsAmpe(() => (h.proto.opCode = -1), AmpeStatus.invalidOpCode);
-  throwsAmpe(() => (h.proto.origin = 2), AmpeStatus.invalidMessage);
-  throwsAmpe(() => (h.proto.more = 2), AmpeStatus.invalidMessage);
-  throwsAmpe(() => (h.proto.oob = -1), AmpeStatus.invalidMessage);
+  throwsAmpe(() => setRaw(h.proto, "opCode", 16), AmpeStatus.invalidOpCode);
+  throwsAmpe(() => setRaw(h.proto, "opCode", -1), AmpeStatus.invalidOpCode);
+  throwsAmpe(() => setRaw(h.proto, "origin", 2), AmpeStatus.invalidMessage);
+  throwsAmpe(() => setRaw(h.proto, "more", 2), AmpeStatus.invalidMessage);
+  throwsAmpe(() => setRaw(h.proto, "oob", -1), AmpeStatus.invalidMessage);
   assert.equal(h.toBytes()[2], 0x52);
 });
 
@@ -169,12 +174,20 @@ test("channel number accepts 0..65535 integers only", () => {
   assert.equal(h.channelNumber, 65535);
 });
 
-test("status accepts 0..255 integers only", () => {
+test("status accepts 0..255 integers only; above 30 it reads as unknownError, raw as is", () => {
   const h = Message.create().bhdr;
-  h.status = 255;
-  assert.equal(h.status, 255);
-  for (const bad of [256, -1, 0.5]) throwsAmpe(() => (h.status = bad), AmpeStatus.invalidMessage);
-  assert.equal(h.status, 255);
+  h.status = AmpeStatus.channelClosed;
+  assert.equal(h.status, AmpeStatus.channelClosed);
+  assert.equal(h.rawStatus, 22);
+  h.rawStatus = 255;
+  assert.equal(h.status, AmpeStatus.unknownError);
+  assert.equal(h.rawStatus, 255);
+  assert.equal(h.toBytes()[3], 255);
+  for (const bad of [256, -1, 0.5]) {
+    throwsAmpe(() => setRaw(h, "status", bad), AmpeStatus.invalidMessage);
+    throwsAmpe(() => (h.rawStatus = bad), AmpeStatus.invalidMessage);
+  }
+  assert.equal(h.rawStatus, 255);
 });
 
 test("message id covers the full u64 range as bigint and takes safe integers", () => {
@@ -193,12 +206,12 @@ test("message id covers the full u64 range as bigint and takes safe integers", (
     h.messageId = id;
     assert.equal(h.messageId, id);
   }
-  h.messageId = 42;
+  setRaw(h, "messageId", 42); // a safe integer is accepted at run time
   assert.equal(h.messageId, 42n);
-  h.messageId = Number.MAX_SAFE_INTEGER;
+  setRaw(h, "messageId", Number.MAX_SAFE_INTEGER);
   assert.equal(h.messageId, BigInt(Number.MAX_SAFE_INTEGER));
   for (const bad of [2n ** 64n, -1n, -1, 1.5, 2 ** 53, Number.POSITIVE_INFINITY]) {
-    throwsAmpe(() => (h.messageId = bad), AmpeStatus.invalidMessageId, "InvalidMessageId");
+    throwsAmpe(() => setRaw(h, "messageId", bad), AmpeStatus.invalidMessageId, "InvalidMessageId");
   }
   assert.equal(h.messageId, BigInt(Number.MAX_SAFE_INTEGER));
 });
@@ -507,7 +520,7 @@ function prepared(setup: (m: Message) => void): { m: Message; store: MessageStor
   return { m, store: storeOf(m) };
 }
 
-function withAddress(m: Message, op: number): void {
+function withAddress(m: Message, op: OpCode): void {
   m.thdrs.append(op === OpCode.WelcomeRequest ? "~listen_on" : "~connect_to", "tcp|127.0.0.1|1");
   m.bhdr.proto.opCode = op;
 }
@@ -536,7 +549,7 @@ test("S-027: a response without id is invalidMessageId, checked before the chann
     const [op, ch] of [[OpCode.Response, 0], [OpCode.HelloResponse, 123], [OpCode.ByeResponse, 5]]
   ) {
     const { m, store } = prepared((m) => {
-      m.bhdr.proto.opCode = op as number;
+      m.bhdr.proto.opCode = op as OpCode;
       m.bhdr.channelNumber = ch as number;
     });
     throwsAmpe(() => checkAndPrepare(store), AmpeStatus.invalidMessageId, "InvalidMessageId");
@@ -563,12 +576,12 @@ test("S-028: more is legal on regular opCodes only", () => {
 
 test("S-030: opCode 12 is invalidOpCode and leaves the status byte alone", () => {
   const { m, store } = prepared((m) => {
-    m.bhdr.proto.opCode = 12;
-    m.bhdr.status = 77;
+    setRaw(m.bhdr.proto, "opCode", 12);
+    m.bhdr.rawStatus = 77;
     m.bhdr.channelNumber = 3;
   });
   throwsAmpe(() => checkAndPrepare(store), AmpeStatus.invalidOpCode, "InvalidOpCode");
-  assert.equal(m.bhdr.status, 77);
+  assert.equal(m.bhdr.rawStatus, 77);
 });
 
 test("[N9] an app-posted WelcomeResponse is notAllowed", () => {
@@ -650,7 +663,7 @@ test("the checks run in the spec's order", () => {
   });
   throwsAmpe(() => checkAndPrepare(b.store), AmpeStatus.invalidMoreUsage);
   // Step 2 (opCode) before everything, 2a before 4.
-  const c = prepared((m) => (m.bhdr.proto.opCode = 15));
+  const c = prepared((m) => setRaw(m.bhdr.proto, "opCode", 15));
   throwsAmpe(() => checkAndPrepare(c.store), AmpeStatus.invalidOpCode);
   const d = prepared((m) => (m.bhdr.proto.opCode = OpCode.WelcomeResponse));
   throwsAmpe(() => checkAndPrepare(d.store), AmpeStatus.notAllowed);

@@ -31,7 +31,7 @@ function router(): { requests: PendingRequests; host: RequestHost; released: Mes
   return { requests, host, released };
 }
 
-function request(mid: bigint, op: number = OpCode.Request, ch = CH): Message {
+function request(mid: bigint, op: OpCode = OpCode.Request, ch = CH): Message {
   const m = Message.create();
   m.bhdr.proto.opCode = op;
   m.bhdr.channelNumber = ch;
@@ -41,7 +41,7 @@ function request(mid: bigint, op: number = OpCode.Request, ch = CH): Message {
 
 /** A delivered message: opCode, origin, status, channel, id, and text headers. */
 function store(
-  op: number,
+  op: OpCode,
   fromEngine: boolean,
   status: number,
   mid: bigint,

@@ -45,8 +45,9 @@ test("S-018: option normalisation", () => {
 
 test("S-018: option values that are not u16 integers are refused", () => {
   for (const bad of [-1, 1.5, 65536, Number.NaN]) {
-    assert.throws(() => normalizePoolOptions({ initialPoolMsgs: bad }), RangeError);
-    assert.throws(() => normalizePoolOptions({ maxPoolMsgs: bad }), RangeError);
+    const refused = (e: unknown) => e instanceof AmpeError && e.status === AmpeStatus.notAllowed;
+    assert.throws(() => normalizePoolOptions({ initialPoolMsgs: bad }), refused);
+    assert.throws(() => normalizePoolOptions({ maxPoolMsgs: bad }), refused);
   }
 });
 
@@ -169,8 +170,15 @@ test("after close, get throws shutdownStarted and put drops the message", () => 
   assert.equal(pool.idle, 0);
 });
 
-test("an unknown strategy is a TypeError", () => {
-  const pool = new Pool();
-  assert.throws(() => pool.get("sometimes" as AllocationStrategy), TypeError);
-  assert.equal(pool.max, 64);
+test("inUse counts what was handed out and not put back; refusals count empty poolOnly gets", () => {
+  const pool = new Pool(2, 2);
+  const a = pool.get(AllocationStrategy.poolOnly)!;
+  const b = pool.get(AllocationStrategy.poolOnly)!;
+  assert.equal(pool.get(AllocationStrategy.poolOnly), null);
+  const c = pool.get(AllocationStrategy.always)!;
+  assert.deepEqual([pool.inUse, pool.refusals, pool.idle], [3, 1, 0]);
+  pool.put(a);
+  pool.put(b);
+  pool.put(c); // beyond max: dropped, no longer in use either
+  assert.deepEqual([pool.inUse, pool.refusals, pool.idle], [0, 1, 2]);
 });

@@ -9,6 +9,7 @@ import { copyViewed, newByteBuffer, setBytes, setViewed, viewOf } from "../src/b
 import { DecodeResult, FrameDecoder } from "../src/frame_decoder.ts";
 import { MessageStore } from "../src/message_store.ts";
 import { OpCode } from "../src/opcode.ts";
+import { AmpeStatus } from "../src/status.ts";
 import {
   encodeFrame,
   encodeHeader,
@@ -109,7 +110,8 @@ test("S-003: the pinned binary header bytes and field-by-field round trip", () =
   assert.equal(h.proto.opCode, OpCode.Request);
   assert.equal(h.proto.origin, 0);
   assert.equal(h.proto.more, 0);
-  assert.equal(h.status, 0xff);
+  assert.equal(h.rawStatus, 0xff);
+  assert.equal(h.status, AmpeStatus.unknownError);
   assert.equal(h.messageId, 0xAABBCCDDEEFF0011n);
   assert.equal(h.thl, 0x5678);
   assert.equal(h.bl, 0x9abc);

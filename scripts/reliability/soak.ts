@@ -116,7 +116,7 @@ async function serve(ampe: Ampe, g: ChannelGroup): Promise<void> {
       : op === OpCode.ByeRequest
       ? OpCode.ByeResponse
       : -1;
-    if (reply < 0) {
+    if (reply === -1) {
       ampe.put(m);
       continue;
     }
