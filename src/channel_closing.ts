@@ -67,7 +67,7 @@ export function closeChannel(ctx: EngineContext, ch: Channel, why: Failure): voi
     midLo = ch.mid0Lo;
   }
   const last = engineSignal(
-    ctx.pool.get("always")!,
+    ctx.pool.make(),
     AmpeStatus.channelClosed,
     ch.number,
     midHi,

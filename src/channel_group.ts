@@ -309,7 +309,7 @@ export class ChannelGroup {
       );
     }
     if (msg === null || msg === undefined) {
-      const note = this.#engine.get("always")!;
+      const note = this.#engine.pool.make();
       this.#core.deliver(engineSignal(note, AmpeStatus.receiverUpdate, 0));
       return;
     }

@@ -191,7 +191,7 @@ function adopt(ctx: EngineContext, listener: ListenerChannel, sock: number): voi
 function pauseAccept(ctx: EngineContext, listener: ListenerChannel, code: number): void {
   const why = failureOf(code, "accept", ctx.native);
   const note = engineSignal(
-    ctx.pool.get("always")!,
+    ctx.pool.make(),
     AmpeStatus.acceptFailed,
     listener.number,
     listener.welcomeMidHi,

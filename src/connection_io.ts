@@ -8,7 +8,6 @@
  */
 
 import { AmpeStatus } from "./status.ts";
-import { MessageStore } from "./message_store.ts";
 import { OpCode } from "./opcode.ts";
 import { NativeError } from "./native_port.ts";
 import { Trigger } from "./triggers.ts";
@@ -145,8 +144,9 @@ function notifyPoolEmpty(ctx: EngineContext, ch: ConnectionChannel): void {
   if (wait <= 0) {
     ch.lastPoolEmptyAt = now;
     ch.group.poolEmptyNotices++;
-    // Made, not taken from the pool: the pool is what is empty.
-    ctx.deliver(ch, engineSignal(new MessageStore(), AmpeStatus.poolEmpty, ch.number));
+    // A new message, not a pooled one: what the pool holds is for receiving.
+    const note = ctx.pool.make();
+    ctx.deliver(ch, engineSignal(note, AmpeStatus.poolEmpty, ch.number));
     return;
   }
   if (ch.poolEmptyTimer !== undefined) return;

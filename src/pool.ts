@@ -144,12 +144,7 @@ export class Pool {
    * `close()` throws `AmpeError` (`shutdownStarted`).
    */
   get(strategy: AllocationStrategy): MessageStore | null {
-    if (this.#closed) {
-      throw new AmpeError(
-        AmpeStatus.shutdownStarted,
-        "The message pool is closed: the engine was destroyed",
-      );
-    }
+    if (this.#closed) throw closedError();
     const store = this.#idle.pop();
     if (store !== undefined) {
       this.#inUse++;
@@ -162,6 +157,13 @@ export class Pool {
     this.#refused = true;
     this.#refusals++;
     return null;
+  }
+
+  /** A new store, counted as in use like one from `get`, that leaves the idle ones alone. */
+  make(): MessageStore {
+    if (this.#closed) throw closedError();
+    this.#inUse++;
+    return new MessageStore();
   }
 
   /**
@@ -185,4 +187,11 @@ export class Pool {
     this.#closed = true;
     this.#idle.length = 0;
   }
+}
+
+function closedError(): AmpeError {
+  return new AmpeError(
+    AmpeStatus.shutdownStarted,
+    "The message pool is closed: the engine was destroyed",
+  );
 }
