@@ -16,9 +16,12 @@ export const SOCKET_FDS: RegExp = /^socket:/;
 
 /**
  * Open descriptors of this process, or only those whose `/proc/self/fd` link
- * matches `kind`; -1 where that cannot be counted (no `/proc/self/fd`).
+ * matches `kind`; -1 where that cannot be counted (not Linux).
  */
 export function openFds(kind?: RegExp): number {
+  // Only Linux's own: under Wine, /proc/self/fd lists the Wine host process's
+  // descriptors, which come and go with Wine's own work.
+  if (process.platform !== "linux") return -1;
   let fds: string[];
   try {
     fds = readdirSync("/proc/self/fd");
