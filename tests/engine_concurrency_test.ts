@@ -21,6 +21,7 @@ import {
   accept,
   type Addresses,
   addresses,
+  byeExchange,
   connect,
   establish,
   expectMsg,
@@ -271,26 +272,7 @@ async function s066(t: Transport, attempts = RECONNECT_ATTEMPTS): Promise<void> 
     hello.bhdr.proto.opCode = OpCode.HelloResponse;
     gb.post(hello);
     await expectNext(aa, ga, { op: OpCode.HelloResponse, origin: "A", status: 0, ch: C, mid: H });
-    const bye = postNew(aa, ga, (m) => {
-      m.bhdr.proto.opCode = OpCode.ByeRequest;
-      m.bhdr.channelNumber = C;
-    });
-    const req = expectMsg(await recv(gb), {
-      op: OpCode.ByeRequest,
-      origin: "A",
-      status: 0,
-      ch: S,
-      mid: bye.mid,
-    });
-    req.bhdr.proto.opCode = OpCode.ByeResponse;
-    gb.post(req);
-    await expectNext(aa, ga, {
-      op: OpCode.ByeResponse,
-      origin: "A",
-      status: 0,
-      ch: C,
-      mid: bye.mid,
-    });
+    await byeExchange(aa, ga, gb, C, S);
     await expectNext(aa, ga, closed(C, H));
     await expectNext(ab, gb, closed(S, H));
     await none(ga, 50);

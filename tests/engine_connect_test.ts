@@ -14,6 +14,7 @@ import { findFreeTcpPort, tempUdsPath } from "../testing.ts";
 import {
   accept,
   addresses,
+  byeExchange,
   connect,
   expectClosed,
   expectMsg,
@@ -424,26 +425,7 @@ suite("connect", () => {
             ch: C,
             mid: H,
           });
-          const bye = postNew(aa, ga, (m) => {
-            m.bhdr.proto.opCode = OpCode.ByeRequest;
-            m.bhdr.channelNumber = C;
-          });
-          const req = expectMsg(await recv(gb), {
-            op: OpCode.ByeRequest,
-            origin: "A",
-            status: 0,
-            ch: S,
-            mid: bye.mid,
-          });
-          req.bhdr.proto.opCode = OpCode.ByeResponse;
-          gb.post(req);
-          await expectNext(aa, ga, {
-            op: OpCode.ByeResponse,
-            origin: "A",
-            status: 0,
-            ch: C,
-            mid: bye.mid,
-          });
+          await byeExchange(aa, ga, gb, C, S);
           await expectClosed(aa, ga, C, H);
           await expectClosed(ab, gb, S, H);
         });

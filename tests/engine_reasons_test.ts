@@ -22,6 +22,7 @@ import {
 } from "../mod.ts";
 import {
   addresses,
+  byeExchange,
   connect,
   describe,
   expectMsg,
@@ -92,13 +93,7 @@ for (const t of TRANSPORTS) {
   suite(`close reasons over ${t}`, skipFor(t), () => {
     test("a Bye exchange closes both sides with ~reason bye and no OS error", async () => {
       await withPair(t, async ({ as, ac, gs, gc, C, S }) => {
-        postNew(ac, gc, (m) => {
-          m.bhdr.proto.opCode = OpCode.ByeRequest;
-          m.bhdr.channelNumber = C;
-        });
-        const bye = expectMsg(await recv(gs), { op: OpCode.ByeRequest, ch: S });
-        bye.bhdr.proto.opCode = OpCode.ByeResponse;
-        gs.post(bye);
+        await byeExchange(ac, gc, gs, C, S);
         const client = await untilClosed(gc, C);
         expectWhy(client.closed, CloseReason.bye, null);
         const server = await untilClosed(gs, S);

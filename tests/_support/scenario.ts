@@ -195,6 +195,41 @@ export async function establish(
   return { L, Mw, C, H, S };
 }
 
+/**
+ * GRACEFUL CLOSE: the client side posts a ByeRequest on C, the server side
+ * answers it on S with the same message as ByeResponse, and the client
+ * receives that response. The close Signals that follow are left to the caller.
+ */
+export async function byeExchange(
+  ampeC: Ampe,
+  gc: ChannelGroup,
+  gs: ChannelGroup,
+  C: number,
+  S: number,
+): Promise<bigint> {
+  const bye = postNew(ampeC, gc, (m) => {
+    m.bhdr.proto.opCode = OpCode.ByeRequest;
+    m.bhdr.channelNumber = C;
+  });
+  const req = expectMsg(await recv(gs), {
+    op: OpCode.ByeRequest,
+    origin: "A",
+    status: 0,
+    ch: S,
+    mid: bye.mid,
+  });
+  req.bhdr.proto.opCode = OpCode.ByeResponse;
+  gs.post(req);
+  await expectNext(ampeC, gc, {
+    op: OpCode.ByeResponse,
+    origin: "A",
+    status: 0,
+    ch: C,
+    mid: bye.mid,
+  });
+  return bye.mid;
+}
+
 /** Runs `fn` with `n` fresh engines, destroying them afterwards even on failure. */
 export async function withEngines<T>(
   options: Options[],
