@@ -12,11 +12,13 @@
  * @module
  */
 
+import process from "node:process";
 import { Worker } from "node:worker_threads";
 import { onMainThread } from "./main_thread.ts";
 import { bunDlopen, bunThreadSafeCallback } from "./bun_ffi.ts";
 import { embeddedParkWorker } from "./embedded.ts";
 import { type OpenedLibrary } from "./native_binding.ts";
+import { openBunWakeSocket } from "./bun_wake_socket.ts";
 
 /** One worker thread that runs one park at a time. */
 class ParkWorker {
@@ -88,6 +90,8 @@ export function openBunLibrary(path: string): OpenedLibrary {
   let keepAlive: ReturnType<typeof setInterval> | undefined;
   return {
     symbols: lib.symbols,
+    // Abstract socket names and io_uring are Linux's.
+    wakeSocket: process.platform === "linux" ? openBunWakeSocket : undefined,
     // Waiter threads only on the main thread: terminating a Worker frees its
     // JSCallbacks, and a waiter calling one afterwards crashes the process.
     threadSafeCallback: onMainThread()

@@ -11,6 +11,7 @@
  */
 
 import { onMainThread } from "./main_thread.ts";
+import { openDenoWakeSocket } from "./deno_wake_socket.ts";
 import { type OpenedLibrary, type ThreadSafeCallback } from "./native_binding.ts";
 import { type NativeSymbols, PARK_SYMBOL, type SymbolName, SYMBOLS } from "./symbols.ts";
 
@@ -60,6 +61,8 @@ export function openDenoLibrary(path: string): OpenedLibrary {
   return {
     symbols,
     park: lib.symbols.park_nonblocking,
+    // Abstract socket names and io_uring are Linux's.
+    wakeSocket: Deno.build.os === "linux" ? openDenoWakeSocket : undefined,
     // Waiter threads only on the main thread: terminating a Worker frees its
     // callbacks, and a waiter calling one afterwards crashes the process.
     // Workers park with a nonblocking call, which Deno runs on a thread of its

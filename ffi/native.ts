@@ -32,6 +32,7 @@ export const NativeError = {
   afNoSupport: -18,
   noBackend: -19,
   notConn: -20,
+  unsupported: -21,
   other: -99,
 } as const;
 
@@ -121,9 +122,19 @@ export interface Native {
    * stays alive. `pollerDestroy` stops it. Returns 0 or a negative code.
    */
   waiterStart(poller: number, onReady: () => void): number;
+  /**
+   * Starts the poller's kernel wake (Linux io_uring, epoll backend): after
+   * each `kernelWakeArm`, the kernel itself tells the runtime's event loop
+   * when something is ready, and `onReady` runs on the JS thread, once; no
+   * thread of the library runs. `NativeError.unsupported` where there is no
+   * such mechanism; `pollerDestroy` ends it.
+   */
+  kernelWakeStart(poller: number, onReady: () => void): number;
+  /** Arms the kernel wake once (cheap, never blocks); arming twice changes nothing. */
+  kernelWakeArm(poller: number): number;
   /** Lets the waiter wait once more (cheap, never blocks); arming twice changes nothing. */
   waiterArm(poller: number): number;
-  /** Resolves once the waiter of a destroyed poller has stopped for good (at once without one). */
+  /** Resolves once the waiter of a destroyed poller has stopped for good, or its kernel wake has let go of its socket (at once without either). */
   waiterStopped(poller: number): Promise<void>;
   /** Interrupts a park or wait of the poller (or the next one); wakes coalesce. */
   pollerWake(poller: number): number;

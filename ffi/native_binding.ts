@@ -16,6 +16,7 @@ import {
   SENDV_MAX_SEGS,
   SENDV_SLOTS,
 } from "./symbols.ts";
+import type { WakeSocket, WakeSocketFactory } from "./wake_socket.ts";
 
 /**
  * A JavaScript function that native threads may call: the call runs it on the
@@ -42,6 +43,12 @@ export interface OpenedLibrary {
   readonly threadSafeCallback:
     | ((fn: (poller: number, event: number) => void) => ThreadSafeCallback)
     | undefined;
+  /**
+   * Makes the runtime's end of a kernel wake (`tofu_ring_start`), or is
+   * undefined where the runtime or OS has none (then engines use a waiter
+   * thread).
+   */
+  readonly wakeSocket: WakeSocketFactory | undefined;
   /** Keeps the process alive (true) or lets it exit (false) while waiters run. */
   keepAlive(on: boolean): void;
   /** Frees the library and any helper thread; called once, with no park pending. */
@@ -61,6 +68,14 @@ interface WaiterEntry {
   onReady: () => void;
   stopped: Promise<void>;
   markStopped: () => void;
+}
+
+/** A started kernel wake: the library's socket and the runtime's end. */
+interface KernelWake {
+  notify: number;
+  socket: WakeSocket;
+  /** Set by `pollerDestroy`: resolves once the runtime's end is closed. */
+  closed?: Promise<void>;
 }
 
 /** Capacity of the buffer `udsPath` reads into: larger than any OS's `sun_path`. */
@@ -100,6 +115,9 @@ export class NativeBinding implements Native {
   readonly #waiters = new Map<number, WaiterEntry>();
   /** Waiters stopped whose threads may still be returning from their last callback. */
   #exitingWaiters = 0;
+  readonly #kernelWakes = new Map<number, KernelWake>();
+  /** False once the OS refused a kernel wake: later engines do not try again. */
+  #kernelWakeWorks = true;
   #onWaiterEvent = (poller: number, event: number): void => {
     const entry = this.#waiters.get(poller);
     if (entry === undefined) return;
@@ -192,9 +210,15 @@ export class NativeBinding implements Native {
     return this.#s.tofu_poller_backend(poller);
   }
 
-  /** Wakes any park or wait of the poller, then frees it. */
+  /** Wakes any park or wait of the poller, then frees it (and its kernel wake). */
   pollerDestroy(poller: number): number {
-    return this.#s.tofu_poller_destroy(poller);
+    const code = this.#s.tofu_poller_destroy(poller);
+    const wake = this.#kernelWakes.get(poller);
+    if (wake !== undefined && wake.closed === undefined) {
+      this.#s.tofu_close(wake.notify, 1);
+      wake.closed = wake.socket.close().finally(() => this.#kernelWakes.delete(poller));
+    }
+    return code;
   }
 
   /** Watches `sock` for `interest`, tagging its events with `token`. */
@@ -254,6 +278,47 @@ export class NativeBinding implements Native {
     return 0;
   }
 
+  /**
+   * Starts the poller's kernel wake: after each `kernelWakeArm`, the kernel
+   * itself tells the runtime's event loop when something is ready, and
+   * `onReady` runs on the JS thread. Returns 0 or a negative code
+   * (`NativeError.unsupported` where the OS, the runtime or the backend has
+   * no such mechanism).
+   */
+  kernelWakeStart(poller: number, onReady: () => void): number {
+    const open = this.#lib.wakeSocket;
+    if (this.#closed || open === undefined || !this.#kernelWakeWorks) {
+      return NativeError.unsupported;
+    }
+    const socket = open(onReady);
+    if (socket === undefined) {
+      this.#kernelWakeWorks = false;
+      return NativeError.unsupported;
+    }
+    const name = new TextEncoder().encode(socket.name);
+    const notify = this.#s.tofu_uds_connect(name, name.length);
+    let code = notify;
+    if (notify >= 0) {
+      const sent = this.#s.tofu_send(notify, socket.token, 0, socket.token.length);
+      code = sent === socket.token.length
+        ? this.#s.tofu_ring_start(poller, notify)
+        : NativeError.again;
+    }
+    if (code >= 0) {
+      this.#kernelWakes.set(poller, { notify, socket });
+      return 0;
+    }
+    if (notify >= 0) this.#s.tofu_close(notify, 1);
+    socket.close();
+    if (code === NativeError.unsupported) this.#kernelWakeWorks = false;
+    return code;
+  }
+
+  /** Arms the kernel wake once: `onReady` runs after something is ready. */
+  kernelWakeArm(poller: number): number {
+    return this.#s.tofu_ring_arm(poller);
+  }
+
   /** Lets the waiter wait once more; `onReady` runs when something is ready. */
   waiterArm(poller: number): number {
     return this.#s.tofu_waiter_arm(poller);
@@ -264,6 +329,8 @@ export class NativeBinding implements Native {
    * made its last call and its thread is gone; at once if it has none.
    */
   waiterStopped(poller: number): Promise<void> {
+    const wake = this.#kernelWakes.get(poller);
+    if (wake?.closed !== undefined) return wake.closed;
     return this.#waiters.get(poller)?.stopped ?? Promise.resolve();
   }
 

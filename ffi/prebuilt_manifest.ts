@@ -14,7 +14,7 @@ export const PREBUILT_VERSION = "0.1.0";
 
 /** SHA-256 of the native sources every prebuilt library was built from. */
 export const PREBUILT_SOURCE_HASH =
-  "ff4d15c00d311e602161c067c177abb8acd7ecdfc0d55801e7d3b5877f902197";
+  "12de9a6d84951fb154924a6f1e3268e3615fe91ff86dea1cdb3b6d54c973b53c";
 
 /** One prebuilt library: its path under `ffi/prebuilt/` and the SHA-256 of its bytes. */
 export interface PrebuiltFile {
@@ -28,30 +28,30 @@ export interface PrebuiltFile {
 export const PREBUILT_FILES: Readonly<Record<string, PrebuiltFile>> = {
   "linux-x64-gnu": {
     file: "linux-x64-gnu/libtofu.so",
-    sha256: "82c5fc2ca0e7f949bcf0237c59dc2426940081d354ecd8954e8f225bf208f537",
+    sha256: "21198604f45a02588c430227bf6b2b3e759bc17c0de66686f92b79587ce68278",
   },
   "linux-arm64-gnu": {
     file: "linux-arm64-gnu/libtofu.so",
-    sha256: "d44960bd645bf5ca7d2f785445006d22e07cd23b2ce9906c72233fc5f3c6a8b4",
+    sha256: "a310fb7437b180df17d54bcc76ae7453223b7a5a0c8771053437912c80f676bf",
   },
   "linux-x64-musl": {
     file: "linux-x64-musl/libtofu.so",
-    sha256: "83b7d91a59bd367242f001a337509a8ca8584244dccdc9c2ef0cd498518ab145",
+    sha256: "d0f197265655abf04e105b8823490f69ff6cc0824ba35f20ce7d976c71a9ffa0",
   },
   "linux-arm64-musl": {
     file: "linux-arm64-musl/libtofu.so",
-    sha256: "029da23c296a1acc9d66ccd99bf5c69583b7eb1133966c76df3bdb42ab31a5e3",
+    sha256: "56173e686028a21cdf3609206bf261a82ffe168f39fda2dcc2b2b65229eae097",
   },
   "darwin-x64": {
     file: "darwin-x64/libtofu.dylib",
-    sha256: "369e8f9e647c3b63093e48f7aa688a534bdd958cb31e9fff59cddfa7ac76892b",
+    sha256: "d81e3913db22384911773b3ff96af054a6b8cefada1d9998d9d64fc67ca91d42",
   },
   "darwin-arm64": {
     file: "darwin-arm64/libtofu.dylib",
-    sha256: "e164f088649ffffb5451f0884e19763a3fe5f87d426cdf4888a1659b90d64656",
+    sha256: "7f10e1e31fc4b56060700b02d6ebf9ce2de131448da03ca39b96232aad62b94c",
   },
   "windows-x64": {
     file: "windows-x64/tofu.dll",
-    sha256: "9a2d6ad69c1ca3c988a08161bf703e47b49ac5b58be6aed0759f2caf1b8291db",
+    sha256: "d001445574e76de6b0e07dfeffa25ad59ba7fd9cd24151832c0112fa8c662aee",
   },
 };

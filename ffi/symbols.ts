@@ -12,7 +12,7 @@
  */
 
 /** The ABI version this TypeScript side speaks (`TOFU_ABI_VERSION` of `native/tofu.h`). */
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
 /** A value type that may cross the native boundary. */
 export type NeutralType = "i32" | "buffer" | "function";
@@ -84,6 +84,10 @@ export const SYMBOLS = {
 
   // ABI 4
   tofu_os_error_name: { params: ["i32", "buffer", "i32"], result: "i32" },
+
+  // ABI 5
+  tofu_ring_start: { params: ["i32", "i32"], result: "i32" },
+  tofu_ring_arm: { params: ["i32"], result: "i32" },
 } as const satisfies Record<string, NeutralSymbol>;
 
 /** Buffers one `tofu_sendv` call takes (`TOFU_SENDV_SLOTS`). */

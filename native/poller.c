@@ -8,6 +8,7 @@
 
 #include "sock.h"
 #include "tofu.h"
+#include "ring_wake.h"
 #include "waiter.h"
 
 static const struct tofu_backend *find_backend(int32_t id) {
@@ -144,6 +145,7 @@ TOFU_API int32_t tofu_poller_destroy(int32_t poller) {
   if (p == NULL) return TOFU_E_BADHANDLE;
   /* First: whatever wakes the waiter from here on must not look like readiness. */
   tofu_waiter_stop(p);
+  tofu_ring_stop(p);
   tofu_mutex_lock(&p->lock);
   for (int32_t i = 0; i < p->reg_count; i++) {
     struct tofu_registration *r = &p->regs[i];

@@ -73,6 +73,7 @@ struct tofu_poller {
   int32_t reg_capacity;
   void *state; /* the backend's own data */
   struct tofu_waiter *waiter; /* set once by tofu_waiter_start, freed with the poller */
+  struct tofu_ring *ring;     /* set once by tofu_ring_start, closed by tofu_poller_destroy */
 };
 
 /* Backends compiled into this library, by OS. */

@@ -24,7 +24,7 @@
 #define TOFU_API __attribute__((visibility("default")))
 #endif
 
-#define TOFU_ABI_VERSION 4
+#define TOFU_ABI_VERSION 5
 
 /* ---- error codes (platform-neutral; errno and WSA codes map onto these) -- */
 #define TOFU_OK 0
@@ -48,6 +48,7 @@
 #define TOFU_E_AFNOSUPPORT (-18)   /* address family not supported here */
 #define TOFU_E_NOBACKEND (-19)     /* poller backend not compiled in */
 #define TOFU_E_NOTCONN (-20)       /* socket not connected */
+#define TOFU_E_UNSUPPORTED (-21)   /* not available on this OS, kernel or backend */
 #define TOFU_E_OTHER (-99)         /* unmapped OS error; see tofu_last_os_error */
 
 /* ---- backends ------------------------------------------------------------ */
@@ -153,6 +154,26 @@ TOFU_API int32_t tofu_waiter_arm(int32_t poller);
  * from its last callback (so a runtime may free the callback; the number is
  * then released), 0 while it runs, TOFU_E_INVAL for an unknown number. */
 TOFU_API int32_t tofu_waiter_gone(int32_t waiter);
+/* ---- kernel wake: readiness told by the kernel itself (ABI 5) ------------ */
+/* Starts the kernel wake of `poller`: after each tofu_ring_arm, as soon as
+ * the poller has something ready (or is woken), the kernel sends one byte on
+ * `notify`, a connected stream socket (tofu_uds_connect) whose other end the
+ * runtime's event loop reads; the byte arrives once per arm. No thread of
+ * ours runs: on Linux an io_uring links a poll of the poller to the send, and
+ * the send runs as task work of the thread that armed it, so that thread is
+ * woken once, as by its own sockets. Call start, arm and destroy on that
+ * thread. The ring holds `notify` until tofu_poller_destroy closes the ring
+ * (close `notify` after that). TOFU_E_UNSUPPORTED where there is no such
+ * mechanism (other OSes, kernels before 5.7 or without io_uring, sandboxes
+ * that refuse it; tofu_last_os_error tells which) or the backend has no
+ * descriptor of its own to poll (only epoll has); TOFU_E_INVAL when the poller
+ * already has a waiter or a ring, or `notify` is not a data socket. */
+TOFU_API int32_t tofu_ring_start(int32_t poller, int32_t notify);
+/* Arms the kernel wake once (see tofu_ring_start); arming again before the
+ * byte was sent changes nothing. A failure the last arm met (its send could
+ * not be made) is returned here as a TOFU_E_* code; TOFU_E_INVAL without a
+ * ring. */
+TOFU_API int32_t tofu_ring_arm(int32_t poller);
 /* Describes the raw masks of `backend` so TypeScript can translate them:
  * writes 8 int32 into out: [IN, OUT, ERR, HUP, NVAL, RDHUP, EOF, ERROR].
  * For epoll/poll/wsapoll the first six are the OS bit values (0 when absent);

@@ -177,7 +177,7 @@ TOFU_API int32_t tofu_waiter_start(int32_t poller, tofu_ready_fn callback) {
   if (p == NULL) return TOFU_E_BADHANDLE;
   tofu_mutex_lock(&p->lock);
   int32_t code = TOFU_OK;
-  if (p->waiter != NULL) {
+  if (p->waiter != NULL || p->ring != NULL) {
     code = TOFU_E_INVAL;
   } else {
     struct tofu_waiter *w = calloc(1, sizeof *w);

@@ -28,6 +28,7 @@ import { type Channel, ChannelKind, ChannelState, type ListenerChannel } from ".
 import { GroupCore } from "./group_core.ts";
 import { Ring } from "./ring.ts";
 import { SpinPolicy } from "./spin_policy.ts";
+import type { WakeKind } from "./poller_core.ts";
 import { opCodeOf } from "./engine_messages.ts";
 import { APP_BYE, failure } from "./failure.ts";
 import { CloseReason } from "./close_reason.ts";
@@ -56,11 +57,13 @@ export interface EngineConfig {
   /** After activity, keep polling this long (µs) before parking; 0 = park at once. */
   spinMicros: number;
   /**
-   * How the engine waits off the JS thread: "waiter" = a native thread that
-   * calls back (the default); "park" = a park call run by the runtime off the
-   * JS thread (a Deno nonblocking call, a Bun worker), kept for comparison.
+   * How the engine prefers to wait off the JS thread: "kernel" = the kernel
+   * wake where the OS has one, else a waiter thread (the default); "thread"
+   * = a native waiter thread that calls back; "park" = a park call run by
+   * the runtime off the JS thread (a Deno nonblocking call, a Bun worker).
+   * Each falls back to the next where it cannot run.
    */
-  wake: "waiter" | "park";
+  wake: WakeKind;
 }
 
 const EngineState = { running: 0, destroying: 1, destroyed: 2 } as const;
@@ -83,10 +86,10 @@ export class Engine {
   #turnScheduled = false;
   readonly #turn = () => this.#runTurn();
   readonly #spin: SpinPolicy;
-  readonly #wake: "waiter" | "park";
+  readonly #wake: WakeKind;
   #park: Promise<void> | null = null;
-  /** The waiter thread: not started yet, running, or failed to start (then the engine parks). */
-  #waiter: "none" | "running" | "failed" = "none";
+  /** What wakes the engine once it parks; undefined until its first park. */
+  #waitBy: WakeKind | undefined;
   /** The waiter is armed: a turn comes when something is ready. */
   #armed = false;
   readonly #onReady = () => {
@@ -235,6 +238,7 @@ export class Engine {
         refusals: this.pool.refusals,
       },
       wakeUps: this.#wakeUps,
+      wake: this.#waitBy ?? "none",
       turns: this.#turns,
       spinTurns: this.#spinTurns,
     };
@@ -283,18 +287,20 @@ export class Engine {
     setImmediate(this.#turn);
   }
 
-  /** Waits off the JS thread for readiness: the waiter's callback, or a park. */
+  /** Waits off the JS thread for readiness: the kernel wake or waiter's callback, or a park. */
   #parkUntilReady(): void {
     if (!this.running) return;
-    if (this.#wake === "waiter" && this.#waiter !== "failed") {
+    if (this.#waitBy === undefined) {
+      this.#waitBy = this.#startWaiter();
+      if (this.#waitBy === "kernel") this.#spin.cheapWake();
+    }
+    if (this.#waitBy !== "park") {
       if (this.#armed) return;
-      if (this.#waiter === "none") {
-        this.#waiter = this.#core.startWaiter(this.#onReady) < 0 ? "failed" : "running";
-        if (this.#waiter === "failed") return this.#parkUntilReady();
-      }
       this.#armed = true;
-      this.#core.arm();
-      return;
+      if (this.#core.arm() >= 0) return;
+      // The wake could not be armed (the OS refused it): park from now on.
+      this.#armed = false;
+      this.#waitBy = "park";
     }
     if (this.#park !== null) return;
     this.#park = this.#core.park(-1).then(() => {
@@ -302,6 +308,11 @@ export class Engine {
       this.#wakeUps++;
       this.#schedule();
     });
+  }
+
+  #startWaiter(): WakeKind {
+    if (this.#wake === "park") return "park";
+    return this.#core.startWaiter(this.#onReady, this.#wake === "kernel") ?? "park";
   }
 
   #runTurn(): void {

@@ -37,6 +37,12 @@ function familyOf(backend: number): BackendFamily {
   return backend === BackendId.epoll || backend === BackendId.afd ? "epoll" : "poll";
 }
 
+/**
+ * What wakes a parked engine: the kernel itself ("kernel", Linux io_uring),
+ * a native waiter thread ("thread"), or a park run off the JS thread ("park").
+ */
+export type WakeKind = "kernel" | "thread" | "park";
+
 const EVENT_CAPACITY = 512;
 const LAST_TOKEN = 0x7fffffff;
 
@@ -48,6 +54,7 @@ export class PollerCore {
   readonly #byToken = new Map<number, Pollable>();
   readonly #events = new Int32Array(EVENT_CAPACITY * 2);
   #nextToken = 1;
+  #waiter: WakeKind | undefined;
   /** The backend this poller really uses. */
   readonly backend: number;
 
@@ -131,16 +138,26 @@ export class PollerCore {
   }
 
   /**
-   * Starts the native waiter thread: after each `arm`, `onReady` runs on the
-   * JS thread once something may be ready. Returns 0 or a negative code.
+   * Starts what tells the engine, off the JS thread, that something may be
+   * ready: after each `arm`, `onReady` runs on the JS thread once. The kernel
+   * wake first (where `kernel` is allowed and the OS has one: the JS thread is
+   * then woken once, as by the runtime's own sockets), else the native waiter
+   * thread. Returns which one runs, or undefined if neither could start.
    */
-  startWaiter(onReady: () => void): number {
-    return this.#native.waiterStart(this.#poller, onReady);
+  startWaiter(onReady: () => void, kernel: boolean): WakeKind | undefined {
+    if (kernel && this.#native.kernelWakeStart(this.#poller, onReady) === 0) {
+      this.#waiter = "kernel";
+    } else if (this.#native.waiterStart(this.#poller, onReady) === 0) {
+      this.#waiter = "thread";
+    }
+    return this.#waiter;
   }
 
   /** Lets the waiter wait once more. */
   arm(): number {
-    return this.#native.waiterArm(this.#poller);
+    return this.#waiter === "kernel"
+      ? this.#native.kernelWakeArm(this.#poller)
+      : this.#native.waiterArm(this.#poller);
   }
 
   /** Resolves once the waiter has stopped for good (after `destroy`). */

@@ -22,6 +22,7 @@ import { Engine } from "./engine.ts";
 import { type Ampe, newAmpe } from "./ampe.ts";
 import { describeValue } from "./describe_value.ts";
 import type { ReactorStats } from "./stats.ts";
+import type { WakeKind } from "./poller_core.ts";
 
 export type { BackendName };
 
@@ -81,6 +82,21 @@ function chooseBackend(native: Native, requested: string | undefined): number {
     );
   }
   return id;
+}
+
+const WAKE_KINDS: readonly WakeKind[] = ["kernel", "thread", "park"];
+
+/** `TOFU_WAKE`: how engines prefer to wait (for diagnosis and comparison; default "kernel"). */
+function wakeOf(requested: string | undefined): WakeKind {
+  if (requested === undefined || requested === "") return "kernel";
+  const kind = WAKE_KINDS.find((k) => k === requested);
+  if (kind === undefined) {
+    throw new AmpeError(
+      AmpeStatus.notAllowed,
+      `Cannot wait the way TOFU_WAKE="${requested}" asks: choose one of ${WAKE_KINDS.join(", ")}`,
+    );
+  }
+  return kind;
 }
 
 const DEFAULT_SPIN_MICROS = 1000;
@@ -169,8 +185,7 @@ export class Reactor implements AsyncDisposable {
           maxPoolMsgs: pool.maxPoolMsgs,
           udsPathLimit: udsPathLimit(),
           spinMicros: spinMicrosOf(checked.spinMicros),
-          // Undocumented, for benchmarks: TOFU_WAKE=park waits the old way.
-          wake: readEnv("TOFU_WAKE") === "park" ? "park" : "waiter",
+          wake: wakeOf(readEnv("TOFU_WAKE")),
         });
         return new Reactor(engine);
       } catch (err) {

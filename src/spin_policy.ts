@@ -47,6 +47,8 @@ const MIN_WINDOW_MS = 0.05;
  * poll notices one at once, a slice often tens of µs late.
  */
 const FAST_GAP_MS = 0.1;
+/** With the kernel wake, the polling part is used only while arrivals usually come this close (ms). */
+const CONTINUOUS_GAP_MS = 0.2;
 /** A reply is watched for at least twice this long (ms): replies vary more than steady traffic. */
 const REPLY_FLOOR_MS = 0.1;
 /** Each new gap moves the usual gap by this fraction of the difference. */
@@ -79,6 +81,11 @@ export class SpinPolicy {
   #retryMs: number;
   /** Skip the polling part: each poll scans every socket (poll, WSAPoll). */
   readonly #pollsScan: boolean;
+  /**
+   * The engine is woken by the kernel itself (see `cheapWake`): a slice
+   * would cost what a park costs, and hold the event loop meanwhile.
+   */
+  #cheapWake = false;
   /** The usual gap (ms) between turns that found something arrived. */
   #usualGapMs = 0;
   /**
@@ -105,6 +112,18 @@ export class SpinPolicy {
     this.#spinMs = spinMicros / 1000;
     this.#retryMs = retryMs;
     this.#pollsScan = pollsScan;
+  }
+
+  /**
+   * Tells the policy that a park now costs no more than the runtime's own
+   * sockets pay for a wake-up (the kernel wake): from then on it never waits
+   * in slices (a park costs the same and leaves the event loop free), and
+   * polls only while arrivals come within `CONTINUOUS_GAP_MS` of each other.
+   */
+  cheapWake(): void {
+    this.#cheapWake = true;
+    this.#slicesWork = false;
+    this.#slicesBackAt = Infinity;
   }
 
   /** The usual gap between arrivals (µs), as learned so far. */
@@ -163,7 +182,13 @@ export class SpinPolicy {
         ? this.#worthWatching(Math.max(this.#usualReplyMs, REPLY_FLOOR_MS))
         : 0;
       const window = Math.max(this.#worthWatching(this.#usualGapMs), replying);
-      const soonest = Math.min(this.#quickGapMs, this.#sentAt > 0 ? this.#quickReplyMs : Infinity);
+      // With the kernel wake, polling pays only while traffic keeps coming
+      // (a saturated ping-pong, a stream): a lone reply to a request made
+      // now and then comes as fast through a wake-up, which costs no CPU.
+      const continuous = !this.#cheapWake || this.#usualGapMs <= CONTINUOUS_GAP_MS;
+      const soonest = continuous
+        ? Math.min(this.#quickGapMs, this.#sentAt > 0 ? this.#quickReplyMs : Infinity)
+        : Infinity;
       const fast = this.#pollsScan || soonest > FAST_GAP_MS ? 0 : FAST_SPIN_MS;
       this.#fastUntil = now + Math.min(window, fast);
       this.#spinUntil = this.#slicesWork ? now + window : this.#fastUntil;

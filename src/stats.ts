@@ -60,6 +60,13 @@ export interface ReactorStats extends GroupStats {
   pool: PoolStats;
   /** Times the engine woke from waiting off the JS thread. */
   wakeUps: number;
+  /**
+   * What wakes the engine when it waits: `"kernel"` (the kernel tells the
+   * runtime's event loop itself; Linux), `"thread"` (a native waiter thread
+   * calls back), `"park"` (a wait run off the JS thread by the runtime), or
+   * `"none"` before the engine first waited.
+   */
+  wake: "kernel" | "thread" | "park" | "none";
   /** Turns the engine took: each collects readiness, takes posts and serves channels. */
   turns: number;
   /** Turns taken only to keep watching for more (the spin policy), instead of waiting. */

@@ -128,3 +128,20 @@ test("SpinPolicy: a client waiting for replies watches after each request, even 
     "the reply is here and the next request is far off: park",
   );
 });
+
+test("SpinPolicy with a cheap wake: never a slice, no watch for a lone reply, polls for back-to-back traffic", () => {
+  const paced = new SpinPolicy(1000);
+  paced.cheapWake();
+  teach(paced, 2); // a request every 2 ms
+  assert.equal(
+    paced.keepWatching(true, true, true),
+    false,
+    "a reply at a paced load comes by a wake-up",
+  );
+  assert.equal(paced.sliceMicros(), 0, "no wait on the JS thread");
+  const busy = new SpinPolicy(1000);
+  busy.cheapWake();
+  teach(busy, 0, 40); // back-to-back arrivals
+  assert.equal(busy.keepWatching(true), true, "continuous traffic is polled for");
+  assert.equal(busy.sliceMicros(), 0, "by polling, not by waiting in slices");
+});

@@ -226,7 +226,7 @@ export class ClientSession {
     const { warmup, count, mode, rate } = this.#opts;
     const frame = new Uint8Array(HEADER_SIZE + this.#opts.size);
     const latencies = new Float64Array(count);
-    const pace = mode === "paced" ? pacer(rate) : () => undefined;
+    const pace = mode === "paced" ? pacer(rate, warmup) : () => undefined;
     let start = performance.now();
     for (let i = 0; i < warmup + count; i++) {
       if (i === warmup) {

@@ -235,7 +235,7 @@ interface Client {
 async function pingPong({ ampe, g, channel, body, opts }: Client): Promise<object> {
   const { warmup, count, size, mode, rate } = opts;
   const latencies = new Float64Array(count);
-  const pace = mode === "paced" ? pacer(rate) : () => undefined;
+  const pace = mode === "paced" ? pacer(rate, warmup) : () => undefined;
   let start = performance.now();
   for (let i = 0; i < warmup + count; i++) {
     if (i === warmup) {
