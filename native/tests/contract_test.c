@@ -83,7 +83,9 @@
   X(tofu_shutdown)                                                                                 \
   X(tofu_close)                                                                                    \
   X(tofu_local_port)                                                                               \
-  X(tofu_sendv)
+  X(tofu_sendv)                                                                                    \
+  X(tofu_ring_start)                                                                               \
+  X(tofu_ring_arm)
 
 #define DECLARE_POINTER(name) static __typeof__(name) *p_##name;
 TOFU_FUNCTIONS(DECLARE_POINTER)
@@ -122,6 +124,8 @@ TOFU_FUNCTIONS(DECLARE_POINTER)
 #define tofu_close (*p_tofu_close)
 #define tofu_local_port (*p_tofu_local_port)
 #define tofu_sendv (*p_tofu_sendv)
+#define tofu_ring_start (*p_tofu_ring_start)
+#define tofu_ring_arm (*p_tofu_ring_arm)
 
 static int load_library(const char *path) {
 #if defined(_WIN32)
@@ -759,6 +763,92 @@ static void test_waiter(void) {
   CHECK_EQ(gone, 1);
   CHECK_EQ(tofu_waiter_gone(id), TOFU_E_INVAL); /* the number is released */
   CHECK_EQ(tofu_waiter_arm(p), TOFU_E_BADHANDLE);
+}
+
+#if defined(__linux__)
+/* Reads what arrived on the ring's notify socket within ms: bytes, or 0. */
+static int32_t ring_bytes(int32_t reader, int ms) {
+  uint8_t buf[16];
+  for (int i = 0; i <= ms; i++) {
+    int32_t n = tofu_recv(reader, buf, 0, (int32_t)sizeof buf);
+    if (n > 0) {
+      for (int32_t k = 0; k < n; k++) CHECK_EQ(buf[k], 1);
+      return n;
+    }
+    if (n != TOFU_E_AGAIN) return n;
+    if (i < ms) sleep_ms(1);
+  }
+  return 0;
+}
+#endif
+
+/* The kernel wake (ABI 5): one byte on the notify socket per arm, sent by the
+ * kernel once the poller has something ready or is woken. */
+static void test_ring(void) {
+#if defined(__linux__)
+  int32_t p = new_poller();
+  REQUIRE_OK(p);
+  CHECK_EQ(tofu_ring_arm(p), TOFU_E_INVAL); /* no ring yet */
+  char name[64];
+  int n = snprintf(name + 1, sizeof name - 1, "tofu-ring-%u", process_id());
+  name[0] = '\0';
+  int32_t l = tofu_uds_listen((const uint8_t *)name, n + 1, 4);
+  REQUIRE_OK(l);
+  int32_t notify = tofu_uds_connect((const uint8_t *)name, n + 1);
+  REQUIRE_OK(notify);
+  int32_t reader = accept_one(l);
+  REQUIRE_OK(reader);
+  CHECK_EQ(tofu_ring_start(p, l), TOFU_E_INVAL); /* a listener cannot be told */
+  int32_t code = tofu_ring_start(p, notify);
+  if (code == TOFU_E_UNSUPPORTED) {
+    tofu_poller_destroy(p);
+    tofu_close(reader, 1);
+    tofu_close(notify, 1);
+    tofu_close(l, 1);
+    SKIP("no kernel wake here (no io_uring, or a backend without a descriptor of its own)");
+  }
+  CHECK_EQ(code, 0);
+  CHECK_EQ(tofu_ring_start(p, notify), TOFU_E_INVAL);           /* one per poller */
+  CHECK_EQ(tofu_waiter_start(p, count_waiter_event), TOFU_E_INVAL); /* not beside a waiter */
+  TCP_PAIR(c, s);
+  CHECK_EQ(tofu_poller_register(p, s, 3, TOFU_INTEREST_READ), 0);
+  CHECK_EQ(tofu_ring_arm(p), 0);
+  CHECK_EQ(ring_bytes(reader, 30), 0); /* nothing ready: nothing sent */
+  CHECK_EQ(tofu_send(c, text("x"), 0, 1), 1);
+  CHECK_EQ(ring_bytes(reader, 10000), 1);
+  CHECK_EQ(ring_bytes(reader, 30), 0); /* still ready, but not armed again */
+  CHECK_EQ(tofu_ring_arm(p), 0);
+  CHECK_EQ(ring_bytes(reader, 10000), 1); /* level-triggered: at once */
+  CHECK_EQ(ring_bytes(reader, 30), 0);
+  uint8_t buf[8];
+  CHECK_EQ(tofu_recv(s, buf, 0, 8), 1);
+  CHECK_EQ(tofu_ring_arm(p), 0);
+  CHECK_EQ(tofu_ring_arm(p), 0); /* a second arm before the byte changes nothing */
+  CHECK_EQ(ring_bytes(reader, 30), 0);
+  CHECK_EQ(tofu_send(c, text("y"), 0, 1), 1);
+  CHECK_EQ(ring_bytes(reader, 10000), 1);
+  CHECK_EQ(ring_bytes(reader, 30), 0);
+  CHECK_EQ(tofu_recv(s, buf, 0, 8), 1);
+  CHECK_EQ(tofu_ring_arm(p), 0);
+  CHECK_EQ(ring_bytes(reader, 30), 0);
+  CHECK_EQ(tofu_poller_wake(p), 0); /* a wake counts as ready too */
+  CHECK_EQ(ring_bytes(reader, 10000), 1);
+  int32_t w[4];
+  tofu_poller_wait(p, w, 2, 0);    /* consume the wake */
+  CHECK_EQ(tofu_ring_arm(p), 0); /* armed when destroyed: the arm is cancelled */
+  CHECK_EQ(tofu_poller_destroy(p), 0);
+  CHECK_EQ(tofu_ring_arm(p), TOFU_E_BADHANDLE);
+  CHECK_EQ(tofu_close(notify, 1), 0);
+  CHECK_EQ(tofu_close(reader, 1), 0);
+  CHECK_EQ(tofu_close(l, 1), 0);
+#else
+  int32_t p = new_poller();
+  REQUIRE_OK(p);
+  TCP_PAIR(c, s);
+  CHECK_EQ(tofu_ring_start(p, c), TOFU_E_UNSUPPORTED);
+  (void)s;
+  SKIP("the kernel wake is Linux-only (refusal checked)");
+#endif
 }
 
 /* (j) the wake: nothing -> timeout; a wake -> a park returns 1 and the next
@@ -1859,6 +1949,7 @@ int main(int argc, char **argv) {
            test_i_register_twice_and_modify_first);
   run_case("S-113 j: wake, park, consume, coalesce", test_j_wake);
   run_case("waiter: one call per arm, a last call when stopped", test_waiter);
+  run_case("kernel wake: one byte per arm, sent by the kernel", test_ring);
   run_case("poller: wake from another thread", test_wake_from_other_thread);
   run_case("poller: a wake reaches the park despite wait(0) calls",
            test_wake_reaches_park_despite_waits);
