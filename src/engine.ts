@@ -122,6 +122,11 @@ export class Engine {
     this.#scans = scansEverySocket(core.backend);
     this.#spin = new SpinPolicy(config.spinMicros, undefined, this.#scans);
     this.#wake = config.wake;
+    // Started with the engine, so that its socket is there from the start.
+    if (config.wake === "kernel" && core.startKernelWake(this.#onReady)) {
+      this.#waitBy = "kernel";
+      this.#spin.cheapWake();
+    }
     // Resume starved channels in a later turn, not a microtask: the app first
     // drains what is queued and puts it back, so reading resumes with a full
     // pool instead of one message at a time.
@@ -290,10 +295,7 @@ export class Engine {
   /** Waits off the JS thread for readiness: the kernel wake or waiter's callback, or a park. */
   #parkUntilReady(): void {
     if (!this.running) return;
-    if (this.#waitBy === undefined) {
-      this.#waitBy = this.#startWaiter();
-      if (this.#waitBy === "kernel") this.#spin.cheapWake();
-    }
+    this.#waitBy ??= this.#startWaiter();
     if (this.#waitBy !== "park") {
       if (this.#armed) return;
       this.#armed = true;
@@ -310,9 +312,10 @@ export class Engine {
     });
   }
 
+  /** The waiter thread where it can run, else the park (the kernel wake starts with the engine). */
   #startWaiter(): WakeKind {
     if (this.#wake === "park") return "park";
-    return this.#core.startWaiter(this.#onReady, this.#wake === "kernel") ?? "park";
+    return this.#core.startWaiter(this.#onReady) ? "thread" : "park";
   }
 
   #runTurn(): void {

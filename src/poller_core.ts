@@ -54,7 +54,7 @@ export class PollerCore {
   readonly #byToken = new Map<number, Pollable>();
   readonly #events = new Int32Array(EVENT_CAPACITY * 2);
   #nextToken = 1;
-  #waiter: WakeKind | undefined;
+  #waiter: "kernel" | "thread" | undefined;
   /** The backend this poller really uses. */
   readonly backend: number;
 
@@ -138,19 +138,25 @@ export class PollerCore {
   }
 
   /**
-   * Starts what tells the engine, off the JS thread, that something may be
-   * ready: after each `arm`, `onReady` runs on the JS thread once. The kernel
-   * wake first (where `kernel` is allowed and the OS has one: the JS thread is
-   * then woken once, as by the runtime's own sockets), else the native waiter
-   * thread. Returns which one runs, or undefined if neither could start.
+   * Starts the kernel wake: after each `arm`, `onReady` runs on the JS thread
+   * once something may be ready, told by the kernel itself (the JS thread is
+   * woken once, as by the runtime's own sockets). False where the OS, the
+   * runtime or the backend has none.
    */
-  startWaiter(onReady: () => void, kernel: boolean): WakeKind | undefined {
-    if (kernel && this.#native.kernelWakeStart(this.#poller, onReady) === 0) {
-      this.#waiter = "kernel";
-    } else if (this.#native.waiterStart(this.#poller, onReady) === 0) {
-      this.#waiter = "thread";
-    }
-    return this.#waiter;
+  startKernelWake(onReady: () => void): boolean {
+    if (this.#native.kernelWakeStart(this.#poller, onReady) !== 0) return false;
+    this.#waiter = "kernel";
+    return true;
+  }
+
+  /**
+   * Starts the native waiter thread: after each `arm`, `onReady` runs on the
+   * JS thread once something may be ready. False if it could not start.
+   */
+  startWaiter(onReady: () => void): boolean {
+    if (this.#native.waiterStart(this.#poller, onReady) !== 0) return false;
+    this.#waiter = "thread";
+    return true;
   }
 
   /** Lets the waiter wait once more. */
