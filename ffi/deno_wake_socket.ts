@@ -13,6 +13,9 @@ const READ_BYTES = 64;
 
 /** Listens for the library's connection; undefined where Deno cannot. */
 export function openDenoWakeSocket(onWake: () => void): WakeSocket | undefined {
+  // Deno asks for net access to listen on an abstract name: without it, use
+  // the waiter thread rather than prompt the user.
+  if (Deno.permissions.querySync({ name: "net" }).state !== "granted") return undefined;
   const { name, token } = newWakeAddress();
   let listener: Deno.UnixListener;
   try {
