@@ -123,9 +123,14 @@ suite("engine lifecycle", () => {
     const ampe = rtr.ampe();
     const g = ampe.create();
     const kept = ampe.get(AllocationStrategy.always)!;
-    const pending = g.waitReceive(WAIT_INFINITE);
+    // Expected before destroying: destroy may take event-loop turns (a wake
+    // socket or a waiter thread to close), and the wait rejects at its start.
+    const pending = assert.rejects(
+      g.waitReceive(WAIT_INFINITE),
+      ampeError(AmpeStatus.shutdownStarted),
+    );
     await rtr.destroy();
-    await assert.rejects(pending, ampeError(AmpeStatus.shutdownStarted));
+    await pending;
     await assert.rejects(g.waitReceive(1000), ampeError(AmpeStatus.shutdownStarted));
     const m = kept;
     new TCPClientAddress("127.0.0.1", 7099).format(m);
