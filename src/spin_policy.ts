@@ -19,6 +19,12 @@
  * a client that waits for replies keeps watching for them after each request
  * even when its requests are far apart.
  *
+ * Where the kernel wakes the runtime's event loop itself (`cheapWake`, Linux),
+ * a park costs what the runtime's own sockets pay per wake-up, so the policy
+ * keeps only the polling part, and only while traffic keeps coming: no slice
+ * ever holds the event loop, and a lone request's reply comes by a wake-up
+ * that costs no CPU meanwhile.
+ *
  * @module
  */
 
