@@ -9,6 +9,7 @@
  */
 
 import type { Native } from "./native_port.ts";
+import type { ReactorStats } from "./stats.ts";
 import { BackendId, backendName } from "./native_port.ts";
 import {
   type BackendFamily,
@@ -39,9 +40,10 @@ function familyOf(backend: number): BackendFamily {
 
 /**
  * What wakes a parked engine: the kernel itself ("kernel", Linux io_uring),
- * a native waiter thread ("thread"), or a park run off the JS thread ("park").
+ * a native waiter thread ("thread"), or a park run off the JS thread ("park");
+ * the names are those `ReactorStats.wake` reports.
  */
-export type WakeKind = "kernel" | "thread" | "park";
+export type WakeKind = Exclude<ReactorStats["wake"], "none">;
 
 const EVENT_CAPACITY = 512;
 const LAST_TOKEN = 0x7fffffff;
@@ -54,7 +56,7 @@ export class PollerCore {
   readonly #byToken = new Map<number, Pollable>();
   readonly #events = new Int32Array(EVENT_CAPACITY * 2);
   #nextToken = 1;
-  #waiter: "kernel" | "thread" | undefined;
+  #waiter: Exclude<WakeKind, "park"> | undefined;
   /** The backend this poller really uses. */
   readonly backend: number;
 

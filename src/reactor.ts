@@ -84,12 +84,12 @@ function chooseBackend(native: Native, requested: string | undefined): number {
   return id;
 }
 
-const WAKE_KINDS: readonly WakeKind[] = ["kernel", "thread", "park"];
+const WAKE_KINDS = ["kernel", "thread", "park"] as const satisfies readonly WakeKind[];
 
 /** `TOFU_WAKE`: how engines prefer to wait (for diagnosis and comparison; default "kernel"). */
 function wakeOf(requested: string | undefined): WakeKind {
   if (requested === undefined || requested === "") return "kernel";
-  const kind = WAKE_KINDS.find((k) => k === requested);
+  const kind = WAKE_KINDS.find((k): k is WakeKind => k === requested);
   if (kind === undefined) {
     throw new AmpeError(
       AmpeStatus.notAllowed,
