@@ -24,7 +24,13 @@ import { type AllocationStrategy, Pool } from "./pool.ts";
 import { BackendId, type Native } from "./native_port.ts";
 import { PollerCore } from "./poller_core.ts";
 import { Trigger } from "./triggers.ts";
-import { type Channel, ChannelKind, ChannelState, type ListenerChannel } from "./channel.ts";
+import {
+  type Channel,
+  ChannelKind,
+  ChannelState,
+  type ConnectionChannel,
+  type ListenerChannel,
+} from "./channel.ts";
 import { GroupCore } from "./group_core.ts";
 import { Ring } from "./ring.ts";
 import { SpinPolicy } from "./spin_policy.ts";
@@ -78,6 +84,8 @@ export class Engine {
 
   /** Posted messages and their channels, in post order. */
   readonly #inboxStores = new Ring<MessageStore>();
+  /** Messages posted since the last turn began (queued in the inbox or straight to send). */
+  #posted = 0;
   readonly #inboxChannels = new Ring<Channel>();
   /** Channels the last poll found ready. */
   readonly #ready: Channel[] = [];
@@ -205,10 +213,21 @@ export class Engine {
       ch = newPostedChannel(this.#ctx, group, store);
     }
     detachStore(msg);
-    this.#inboxStores.push(store);
-    this.#inboxChannels.push(ch);
+    const header = snapshotHeader(store);
+    this.#posted++;
+    // Data for an open connection goes straight to its send queue when nothing posted
+    // earlier still waits in the inbox (order is kept); everything else waits for the turn.
+    if (
+      this.#inboxStores.length === 0 && ch.state === ChannelState.open &&
+      ch.kind !== ChannelKind.listener && opCodeOf(store) !== OpCode.ByeSignal
+    ) {
+      queueToSend(this.#ctx, ch, store);
+    } else {
+      this.#inboxStores.push(store);
+      this.#inboxChannels.push(ch);
+    }
     this.#schedule();
-    return snapshotHeader(store);
+    return header;
   }
 
   /** The figures of this engine and all its groups, now (see `ReactorStats`). */
@@ -325,14 +344,16 @@ export class Engine {
     const ctx = this.#ctx;
     const ready = this.#ready;
     // Wait in the kernel only while spinning with nothing else to do.
-    const idle = this.#inboxStores.length === 0 &&
+    const posted = this.#posted;
+    this.#posted = 0;
+    const idle = posted === 0 &&
       !(ctx.starved.size > 0 && this.pool.idle > 0);
     const slice = idle ? this.#spin.sliceMicros() : 0;
     const started = slice > 0 ? performance.now() : 0;
     const more = this.#peekNeeded(idle) ? this.#core.poll(slice, ready) : false;
     if (slice > 0 && ready.length === 0) this.#spin.emptySliceTook(performance.now() - started);
     const arrived = ready.length > 0;
-    const sent = this.#inboxStores.length > 0;
+    const sent = posted > 0;
     this.#processInbox();
     if (ctx.starved.size > 0 && this.pool.idle > 0) resumeStarved(ctx);
     for (let i = 0; i < ready.length; i++) {
@@ -413,11 +434,7 @@ export class Engine {
       closeChannel(ctx, ch, APP_BYE);
       return;
     }
-    ch.outbox.queue.push(store);
-    if (ch.state === ChannelState.open && !ch.flushQueued) {
-      ch.flushQueued = true;
-      ctx.toFlush.push(ch);
-    }
+    queueToSend(ctx, ch, store);
   }
 
   /** [N8]: data to a listener comes back not_allowed; any Bye closes it (spec §9). */
@@ -454,6 +471,15 @@ export class Engine {
     if (act & Trigger.send) flush(ctx, ch);
     if (ch.state !== ChannelState.open) return;
     if (act & (Trigger.recv | Trigger.err)) receive(ctx, ch);
+  }
+}
+
+/** Queues `store` on the connection's outbox; an open one is flushed at the end of the turn. */
+function queueToSend(ctx: EngineContext, ch: ConnectionChannel, store: MessageStore): void {
+  ch.outbox.queue.push(store);
+  if (ch.state === ChannelState.open && !ch.flushQueued) {
+    ch.flushQueued = true;
+    ctx.toFlush.push(ch);
   }
 }
 

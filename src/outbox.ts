@@ -63,7 +63,11 @@ export class Outbox {
   readonly queue: Ring<MessageStore> = new Ring<MessageStore>();
   /** Encoded (fully or partly handed to send), not yet completely written, oldest first. */
   #inFlight = new Ring<MessageStore>();
-  #inFlightEnds = new Ring<number>();
+  /**
+   * Stream position where the oldest in-flight frame starts. The frames of
+   * stores in flight cannot change, so each one's end is its start plus its size.
+   */
+  #inFlightStart = 0;
   /** Stream positions: bytes encoded and bytes written so far. */
   #encoded = 0;
   #written = 0;
@@ -149,7 +153,7 @@ export class Outbox {
   /** Removes and returns every message not completely written, oldest first. */
   takeUnsent(): MessageStore[] {
     const out = this.#inFlight.drain();
-    this.#inFlightEnds.drain();
+    this.#inFlightStart = this.#encoded;
     for (let s = this.queue.shift(); s !== undefined; s = this.queue.shift()) out.push(s);
     this.#carry = null;
     this.#carryStart = this.#carryEnd = 0;
@@ -200,7 +204,6 @@ export class Outbox {
       total += size;
       this.#encoded += size;
       this.#inFlight.push(store);
-      this.#inFlightEnds.push(this.#encoded);
       const op = store.proto & OPCODE_MASK;
       if (op === OpCode.ByeRequest) this.#sentByeRequest = true;
       if (op === OpCode.ByeResponse) this.#sentByeResponse = true;
@@ -211,10 +214,13 @@ export class Outbox {
 
   #advance(n: number, done: (store: MessageStore) => void): void {
     this.#written += n;
-    while (this.#inFlight.length > 0 && this.#inFlightEnds.peek()! <= this.#written) {
-      this.#inFlightEnds.shift();
+    const inFlight = this.#inFlight;
+    while (inFlight.length > 0) {
+      const end = this.#inFlightStart + frameSize(inFlight.peek()!);
+      if (end > this.#written) break;
+      this.#inFlightStart = end;
       this.#messagesWritten++;
-      done(this.#inFlight.shift()!);
+      done(inFlight.shift()!);
     }
   }
 
