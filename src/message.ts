@@ -64,7 +64,7 @@ export class Message {
   /** The binary header, a live view. */
   get bhdr(): BinaryHeader {
     liveStore(this);
-    return new HeaderView(null, this);
+    return new HeaderView(this);
   }
 
   /** The text headers, a live view. */
