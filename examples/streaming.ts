@@ -55,7 +55,7 @@ await streaming;
 
 // #region bulk
 // The sender has its own engine, as it would in its own process: its pool is the stream's flow
-// control (a bigger one keeps more messages in flight), apart from the receiver's.
+// control, apart from the receiver's. Size it by bytes in flight: 1024 x 1 KiB is 1 MiB.
 await using senderRtr = await Reactor.create({ initialPoolMsgs: 1024, maxPoolMsgs: 1024 });
 const sender = senderRtr.ampe();
 const bulkIn = ampe.create();
