@@ -43,8 +43,9 @@
 export { DefaultOptions, Reactor } from "./src/reactor.ts";
 export type { BackendName, Options } from "./src/reactor.ts";
 export { Ampe } from "./src/ampe.ts";
-export { ChannelGroup, WAIT_INFINITE, WAIT_SECOND } from "./src/channel_group.ts";
-export type { WaitReceiveOptions } from "./src/channel_group.ts";
+export { ChannelGroup } from "./src/channel_group.ts";
+export { WAIT_INFINITE, WAIT_SECOND } from "./src/wait_args.ts";
+export type { WaitReceiveOptions } from "./src/wait_args.ts";
 export type { RequestOptions } from "./src/pending_requests.ts";
 export { AllocationStrategy } from "./src/pool.ts";
 export { Message } from "./src/message.ts";

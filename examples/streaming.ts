@@ -8,7 +8,14 @@
  * @module
  */
 
-import { AllocationStrategy, MoreMessagesFlag, OpCode, Reactor, WAIT_SECOND } from "../mod.ts";
+import {
+  AllocationStrategy,
+  MoreMessagesFlag,
+  OpCode,
+  Reactor,
+  WAIT_INFINITE,
+  WAIT_SECOND,
+} from "../mod.ts";
 import { connectPair, next } from "./pair.ts";
 
 await using rtr = await Reactor.create();
@@ -84,13 +91,9 @@ async function receiveAll(count: number): Promise<{ bytes: number; batches: numb
 const receiving = receiveAll(10_000);
 const chunk = new Uint8Array(1024).fill(0x2a);
 for (let i = 0; i < 10_000; i++) {
-  // poolOnly: when every message is in flight, let the engine run (setImmediate, not a
-  // timer: a timer waits at least 1 ms) until it returns one.
-  let msg = sender.get(AllocationStrategy.poolOnly);
-  while (msg === null) {
-    await new Promise((resolve) => setImmediate(resolve));
-    msg = sender.get(AllocationStrategy.poolOnly);
-  }
+  // From the pool only: when every message is in flight, wait until the engine has written
+  // one and gives it back.
+  const msg = sender.get(AllocationStrategy.poolOnly) ?? (await sender.waitGet(WAIT_INFINITE))!;
   msg.bhdr.proto.opCode = OpCode.Signal;
   msg.bhdr.channelNumber = bulk.client;
   msg.body.set(chunk);

@@ -14,6 +14,7 @@ import { Engine } from "./engine.ts";
 import { describeValue } from "./describe_value.ts";
 import { checkMessage } from "./store_handle.ts";
 import type { GroupCore } from "./group_core.ts";
+import { checkWaitArgs, type WaitReceiveOptions } from "./wait_args.ts";
 
 // The private constructor, for newAmpe; set by the class's static block.
 let makeAmpe: (engine: Engine) => Ampe;
@@ -64,6 +65,38 @@ export class Ampe {
     }
     const store = this.#engine.get(strategy);
     return store === null ? null : wrapStore(store);
+  }
+
+  /**
+   * A reset message from the pool, waiting up to `timeoutMs` milliseconds
+   * for one to come back when the pool is empty (`0` = only what is idle now,
+   * `WAIT_INFINITE` = no limit). Messages come back when the app puts them
+   * back and when the engine has written them, so a sender that takes
+   * messages from the pool only waits here, without using the CPU, until the
+   * socket has taken what it posted (the pool is its flow control, spec §12).
+   * Apps waiting at once are served in the order they asked. Resolves null on
+   * timeout; rejects with `AmpeError` `shutdownStarted` once the engine is
+   * destroyed, with the signal's reason when aborted, and with `notAllowed`
+   * for a timeout that is not a number >= 0 or a `signal` that is not an
+   * `AbortSignal`.
+   *
+   * @example
+   * ```ts
+   * import { AllocationStrategy, OpCode, Reactor, WAIT_INFINITE } from "@tofu/tofu";
+   *
+   * await using rtr = await Reactor.create({ initialPoolMsgs: 1, maxPoolMsgs: 1 });
+   * const ampe = rtr.ampe();
+   * const first = ampe.get(AllocationStrategy.poolOnly)!; // the pool's only message
+   * setTimeout(() => ampe.put(first), 10); // back in 10 ms (as the engine does once it is sent)
+   * const msg = ampe.get(AllocationStrategy.poolOnly) ?? await ampe.waitGet(WAIT_INFINITE);
+   * msg!.bhdr.proto.opCode = OpCode.Signal;
+   * ampe.put(msg);
+   * ```
+   */
+  waitGet(timeoutMs: number, opts?: WaitReceiveOptions): Promise<Message | null> {
+    const argsError = checkWaitArgs(timeoutMs, opts);
+    if (argsError !== null) return Promise.reject(argsError);
+    return this.#engine.waitGet(timeoutMs, opts?.signal);
   }
 
   /**

@@ -16,17 +16,7 @@ import type { GroupStats } from "./stats.ts";
 import { PendingRequests, type RequestOptions } from "./pending_requests.ts";
 import { checkMessage } from "./store_handle.ts";
 import { describeValue } from "./describe_value.ts";
-
-/** Wait forever in `waitReceive`. */
-export const WAIT_INFINITE: number = Infinity;
-/** One second, in `waitReceive` units (milliseconds). */
-export const WAIT_SECOND = 1000;
-
-/** Options of `waitReceive`. */
-export interface WaitReceiveOptions {
-  /** Aborting rejects the pending wait with the signal's reason. */
-  signal?: AbortSignal;
-}
+import { checkWaitArgs, WAIT_INFINITE, type WaitReceiveOptions } from "./wait_args.ts";
 
 // The private constructor, for newChannelGroup; set by the class's static block.
 let makeGroup: (engine: Engine, core: GroupCore) => ChannelGroup;
@@ -34,25 +24,6 @@ let makeGroup: (engine: Engine, core: GroupCore) => ChannelGroup;
 /** Internal: the group of `core` in `engine` (`Ampe.create()` makes groups this way). */
 export function newChannelGroup(engine: Engine, core: GroupCore): ChannelGroup {
   return makeGroup(engine, core);
-}
-
-// JavaScript callers can pass anything as the options of a wait.
-function checkWaitOptions(opts: WaitReceiveOptions | undefined): AmpeError | null {
-  if (opts === undefined || opts === null) return null;
-  if (typeof opts !== "object") {
-    return new AmpeError(
-      AmpeStatus.notAllowed,
-      `Cannot wait: the options must be an object, got ${describeValue(opts)}`,
-    );
-  }
-  const signal = opts.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    return new AmpeError(
-      AmpeStatus.notAllowed,
-      `Cannot wait: signal must be an AbortSignal, got ${describeValue(signal)}`,
-    );
-  }
-  return null;
 }
 
 /**
@@ -245,18 +216,8 @@ export class ChannelGroup {
 
   /** Why a wait cannot start (as a rejected promise), or null. */
   #refuseWait(timeoutMs: number, opts: WaitReceiveOptions | undefined): Promise<never> | null {
-    if (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs) || timeoutMs < 0) {
-      return Promise.reject(
-        new AmpeError(
-          AmpeStatus.notAllowed,
-          `Cannot wait: timeout must be a number of milliseconds >= 0, got ${
-            describeValue(timeoutMs)
-          }`,
-        ),
-      );
-    }
-    const optsError = checkWaitOptions(opts);
-    if (optsError !== null) return Promise.reject(optsError);
+    const argsError = checkWaitArgs(timeoutMs, opts);
+    if (argsError !== null) return Promise.reject(argsError);
     if (this.#core.queue.closed) {
       return Promise.reject(this.#core.queue.closedError());
     }

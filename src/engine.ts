@@ -18,9 +18,9 @@ import { AmpeError } from "./ampe_error.ts";
 import { AmpeStatus } from "./status.ts";
 import { OpCode } from "./opcode.ts";
 import type { MessageStore } from "./message_store.ts";
-import { checkAndPrepare, detachStore, type Message, storeOf } from "./message.ts";
+import { checkAndPrepare, detachStore, type Message, storeOf, wrapStore } from "./message.ts";
 import { type BinaryHeader, snapshotHeader } from "./binary_header.ts";
-import { type AllocationStrategy, Pool } from "./pool.ts";
+import { AllocationStrategy, Pool } from "./pool.ts";
 import { BackendId, type Native } from "./native_port.ts";
 import { PollerCore } from "./poller_core.ts";
 import { Trigger } from "./triggers.ts";
@@ -33,6 +33,7 @@ import {
 } from "./channel.ts";
 import { GroupCore } from "./group_core.ts";
 import { Ring } from "./ring.ts";
+import { ReceiveQueue } from "./receive_queue.ts";
 import { SpinPolicy } from "./spin_policy.ts";
 import type { WakeKind } from "./poller_core.ts";
 import { opCodeOf } from "./engine_messages.ts";
@@ -83,6 +84,11 @@ export class Engine {
   readonly #groups = new Set<GroupCore>();
 
   /** Posted messages and their channels, in post order. */
+  /** Apps waiting in `waitGet` for a store to come back to the pool. */
+  readonly #poolWaiters = new ReceiveQueue<MessageStore, Message>(
+    wrapStore,
+    () => shutdown("get a message"),
+  );
   readonly #inboxStores = new Ring<MessageStore>();
   /** Messages posted since the last turn began (queued in the inbox or straight to send). */
   #posted = 0;
@@ -138,7 +144,12 @@ export class Engine {
     // Resume starved channels in a later turn, not a microtask: the app first
     // drains what is queued and puts it back, so reading resumes with a full
     // pool instead of one message at a time.
-    this.pool = new Pool(config.initialPoolMsgs, config.maxPoolMsgs, () => this.#scheduleLater());
+    this.pool = new Pool(
+      config.initialPoolMsgs,
+      config.maxPoolMsgs,
+      () => this.#scheduleLater(),
+      (store) => this.#handToWaiter(store),
+    );
     this.#ctx = new EngineContext(
       config.native,
       core,
@@ -164,6 +175,28 @@ export class Engine {
   get(strategy: AllocationStrategy): MessageStore | null {
     if (!this.running) throw shutdown("get a message");
     return this.pool.get(strategy);
+  }
+
+  /**
+   * `ampe.waitGet`: an idle store now, else the next one put back (by the app,
+   * or by the engine once it is written), or null after `timeoutMs`.
+   */
+  waitGet(timeoutMs: number, signal: AbortSignal | undefined): Promise<Message | null> {
+    if (!this.running) return Promise.reject(shutdown("get a message"));
+    // Not `get`: a wait is not a refusal, and waiting apps are served in order.
+    if (this.pool.idle > 0 && this.#poolWaiters.waiting === 0) {
+      return Promise.resolve(wrapStore(this.pool.get(AllocationStrategy.poolOnly)!));
+    }
+    if (timeoutMs === 0) return Promise.resolve(null);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return this.#poolWaiters.take(timeoutMs, signal);
+  }
+
+  /** A store put back goes to the app that waits longest for one, if any does. */
+  #handToWaiter(store: MessageStore): boolean {
+    if (this.#poolWaiters.waiting === 0) return false;
+    this.#poolWaiters.push(store);
+    return true;
   }
 
   /** A new channel group. */
@@ -280,6 +313,7 @@ export class Engine {
       this.#inboxChannels.shift();
     }
     this.pool.close();
+    this.#poolWaiters.close();
     this.#destroyed = this.#finishDestroy();
     return this.#destroyed;
   }

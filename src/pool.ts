@@ -77,7 +77,9 @@ export function normalizePoolOptions(opts?: PoolOptions | null): NormalizedPoolO
 /**
  * Idle message stores, last put first out. `onFreed` runs when a put lands
  * in an empty pool after a `poolOnly` get was refused (the engine then
- * resumes channels that were starved of messages).
+ * resumes channels that were starved of messages). `handOff` is offered every
+ * store put back, reset, before it becomes idle: it returns true when it took
+ * the store (an app waiting for one), which then stays in use.
  *
  * @example
  * ```ts
@@ -93,6 +95,7 @@ export class Pool {
   readonly #idle: MessageStore[] = [];
   readonly #max: number;
   readonly #onFreed: (() => void) | undefined;
+  readonly #handOff: ((store: MessageStore) => boolean) | undefined;
   #refused = false;
   #closed = false;
   /** Stores handed out and not put back, and gets that found nothing (for stats). */
@@ -103,13 +106,19 @@ export class Pool {
    * Creates `initial` stores and keeps at most `max` idle ones; both are
    * normalised first (see {@linkcode normalizePoolOptions}).
    */
-  constructor(initial?: number | null, max?: number | null, onFreed?: () => void) {
+  constructor(
+    initial?: number | null,
+    max?: number | null,
+    onFreed?: () => void,
+    handOff?: (store: MessageStore) => boolean,
+  ) {
     const { initialPoolMsgs, maxPoolMsgs } = normalizePoolOptions({
       initialPoolMsgs: initial,
       maxPoolMsgs: max,
     });
     this.#max = maxPoolMsgs;
     this.#onFreed = onFreed;
+    this.#handOff = handOff;
     for (let i = 0; i < initialPoolMsgs; i++) this.#idle.push(new MessageStore());
   }
 
@@ -167,13 +176,15 @@ export class Pool {
   }
 
   /**
-   * Resets `store` and keeps it unless `max` stores are already idle or the
-   * pool is closed (then it is dropped). Never throws.
+   * Resets `store` and hands it to `handOff` if that takes it; else keeps it
+   * unless `max` stores are already idle or the pool is closed (then it is
+   * dropped). Never throws.
    */
   put(store: MessageStore): void {
     if (this.#closed) return;
-    if (this.#inUse > 0) this.#inUse--;
     store.reset();
+    if (this.#handOff?.(store) === true) return;
+    if (this.#inUse > 0) this.#inUse--;
     if (this.#idle.length >= this.#max) return;
     this.#idle.push(store);
     if (this.#refused && this.#idle.length === 1) {

@@ -51,6 +51,11 @@ export class ReceiveQueue<T, U> {
     return this.#items.length;
   }
 
+  /** Number of pending `take`s. */
+  get waiting(): number {
+    return this.#waiters.length;
+  }
+
   /** True once `close` was called. */
   get closed(): boolean {
     return this.#closed;

@@ -9,7 +9,7 @@
  * - stream: the client posts its messages back to back; the only flow
  *   control is the pool (spec §12): it takes messages with `poolOnly`, the
  *   engine returns each one to the pool once it is written, and when the
- *   pool is empty the client yields to the event loop. The server receives
+ *   pool is empty the client waits for one with `waitGet`. The server receives
  *   every message with `waitReceive` and `put`s it back, and answers one
  *   Response after the warm-up and one after the last message. With
  *   `TOFU_BENCH_RECEIVE=batch` the server receives with `receiveBatch`
@@ -25,7 +25,6 @@
  */
 
 import process from "node:process";
-import { setImmediate } from "node:timers";
 import v8 from "node:v8";
 import {
   AllocationStrategy,
@@ -99,8 +98,6 @@ function allocEnd(messages: number): void {
   const bytes = now === undefined || allocatedAtStart === undefined ? "-" : now - allocatedAtStart;
   console.error(`TOFU-ALLOC end ${messages} ${bytes}`);
 }
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The next message of `g` that is not a pool_empty notice (those go back to the pool). */
 async function receive(ampe: Ampe, g: ChannelGroup, timeoutMs = WAIT_INFINITE): Promise<Message> {
@@ -294,11 +291,7 @@ async function stream(client: Client): Promise<object> {
 /** Posts `n` messages, taking them from the pool only, then awaits the server's Response. */
 async function streamPhase({ ampe, g, channel, body }: Client, n: number): Promise<void> {
   for (let i = 0; i < n; i++) {
-    let m = ampe.get(AllocationStrategy.poolOnly);
-    while (m === null) {
-      await yieldToEventLoop();
-      m = ampe.get(AllocationStrategy.poolOnly);
-    }
+    const m = ampe.get(AllocationStrategy.poolOnly) ?? (await ampe.waitGet(WAIT_INFINITE))!;
     m.bhdr.proto.opCode = OpCode.Request;
     m.bhdr.channelNumber = channel;
     m.body.append(body);
