@@ -189,13 +189,19 @@ export class Engine {
     }
     if (timeoutMs === 0) return Promise.resolve(null);
     if (signal?.aborted) return Promise.reject(signal.reason);
+    this.pool.wanted = true;
     return this.#poolWaiters.take(timeoutMs, signal);
   }
 
   /** A store put back goes to the app that waits longest for one, if any does. */
   #handToWaiter(store: MessageStore): boolean {
-    if (this.#poolWaiters.waiting === 0) return false;
-    this.#poolWaiters.push(store);
+    const waiters = this.#poolWaiters;
+    if (waiters.waiting === 0) {
+      this.pool.wanted = false; // the waits ended (timeout, abort): stop asking
+      return false;
+    }
+    waiters.push(store);
+    if (waiters.waiting === 0) this.pool.wanted = false;
     return true;
   }
 

@@ -77,9 +77,10 @@ export function normalizePoolOptions(opts?: PoolOptions | null): NormalizedPoolO
 /**
  * Idle message stores, last put first out. `onFreed` runs when a put lands
  * in an empty pool after a `poolOnly` get was refused (the engine then
- * resumes channels that were starved of messages). `handOff` is offered every
- * store put back, reset, before it becomes idle: it returns true when it took
- * the store (an app waiting for one), which then stays in use.
+ * resumes channels that were starved of messages). While `wanted` is set,
+ * `handOff` is offered every store put back, reset, before it becomes idle: it
+ * returns true when it took the store (an app waiting for one), which then
+ * stays in use.
  *
  * @example
  * ```ts
@@ -96,6 +97,8 @@ export class Pool {
   readonly #max: number;
   readonly #onFreed: (() => void) | undefined;
   readonly #handOff: ((store: MessageStore) => boolean) | undefined;
+  /** Set while `handOff` may take stores (an app waits): a put checks one field otherwise. */
+  wanted = false;
   #refused = false;
   #closed = false;
   /** Stores handed out and not put back, and gets that found nothing (for stats). */
@@ -176,14 +179,14 @@ export class Pool {
   }
 
   /**
-   * Resets `store` and hands it to `handOff` if that takes it; else keeps it
+   * Resets `store` and, while `wanted`, hands it to `handOff` if that takes it; else keeps it
    * unless `max` stores are already idle or the pool is closed (then it is
    * dropped). Never throws.
    */
   put(store: MessageStore): void {
     if (this.#closed) return;
     store.reset();
-    if (this.#handOff?.(store) === true) return;
+    if (this.wanted && this.#handOff !== undefined && this.#handOff(store)) return;
     if (this.#inUse > 0) this.#inUse--;
     if (this.#idle.length >= this.#max) return;
     this.#idle.push(store);
