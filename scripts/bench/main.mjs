@@ -237,6 +237,20 @@ async function main() {
         }
       }
     }
+    // Allocations of the contenders that count them only with a slowing aid, in a run of their own.
+    for (const c of contenders) {
+      if (kase.mode !== "stream" || c.allocEnv === undefined) continue;
+      if (unavailable.has(c.id) || !runsCase(c, kase) || entry(c.id).failures.length > 0) continue;
+      const outcome = await runPair(c, kase, { env: c.allocEnv });
+      if (!outcome.ok || outcome.result === undefined) {
+        entry(c.id).failures.push(outcome.error);
+        noteFailure(c, "alloc run", outcome.error);
+        continue;
+      }
+      passed++;
+      entry(c.id).allocRuns = [/** @type {Record<string, number>} */ (outcome.result)];
+      console.log(`  alloc run  ${c.id.padEnd(12)} ${describe(outcome.result)}`);
+    }
     result.loadAfter = loadavg();
   }
 
