@@ -83,16 +83,16 @@ export class Engine {
   readonly #core: PollerCore;
   readonly #groups = new Set<GroupCore>();
 
-  /** Posted messages and their channels, in post order. */
   /** Apps waiting in `waitGet` for a store to come back to the pool. */
   readonly #poolWaiters = new ReceiveQueue<MessageStore, Message>(
     wrapStore,
     () => shutdown("get a message"),
   );
+  /** Posted messages and their channels, in post order, waiting for the turn. */
   readonly #inboxStores = new Ring<MessageStore>();
+  readonly #inboxChannels = new Ring<Channel>();
   /** Messages posted since the last turn began (queued in the inbox or straight to send). */
   #posted = 0;
-  readonly #inboxChannels = new Ring<Channel>();
   /** Channels the last poll found ready. */
   readonly #ready: Channel[] = [];
 
